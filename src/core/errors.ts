@@ -62,6 +62,11 @@ export const ERROR_CODES = Object.freeze({
   QUEUE_FULL: { status: 503, description: "The model's request queue is full (max_queue_size); retry after the Retry-After delay." },
   INFERENCE_TIMEOUT: { status: 504, description: "The request was not answered within the model's timeout (timeout_ms)." },
   INFERENCE_FAILED: { status: 500, description: 'The runtime failed on valid input (a fault in the model or the runtime); the log line with the request id says more.' },
+
+  // deployments, prediction log and feedback
+  DEPLOYMENT_NOT_FOUND: { status: 404, description: 'No deployment with that name.' },
+  PREDICTION_LOG_UNAVAILABLE: { status: 503, description: 'The prediction log could not be written (the database refused or failed the write); the request was not acknowledged, retry it.' },
+  INVALID_PAGE_TOKEN: { status: 400, description: 'A page_token was not produced by this listing (or is corrupt); start again without it.' },
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;
