@@ -2,7 +2,7 @@
 // LAYERS, and other areas reach an area only through its index.ts.
 const LAYERS = [
   'core', 'store', 'auth', 'onnx', 'datasets', 'tracking', 'registry',
-  'serving', 'predlog', 'rollout', 'monitor', 'train', 'pipeline', 'mlflow', 'server', 'cli',
+  'serving', 'predlog', 'monitor', 'rollout', 'train', 'pipeline', 'mlflow', 'server', 'cli',
 ];
 
 const layerRules = LAYERS.slice(0, -1).map((area, i) => ({

@@ -221,6 +221,63 @@ export interface MlflowRunInputsTable {
   tags: string;
 }
 
+/** A deployment: the stable name applications call (src/rollout). */
+export interface DeploymentsTable {
+  id: string;
+  name: string;
+  description: string;
+  /** The current revision's number (1 at creation). */
+  revision: number;
+  /** JSON: the current DeploymentSpec (routes, weights, rollout state). */
+  spec: string;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+}
+
+/** Every spec a deployment has had, numbered from 1 (src/rollout). */
+export interface DeploymentRevisionsTable {
+  deployment_id: string;
+  revision: number;
+  /** What made it: create, rollout, step, promote, rollback, update. */
+  action: string;
+  reason: string | null;
+  /** JSON: the DeploymentSpec of this revision. */
+  spec: string;
+  created_at: number;
+  actor: string;
+}
+
+/** One served request (or its shadow) of a deployment (src/predlog). */
+export interface PredictionLogTable {
+  id: Generated<number>;
+  deployment: string;
+  request_id: string;
+  /** `primary` (the variant that answered) or `shadow` (a mirrored copy whose answer was discarded). */
+  role: string;
+  model_name: string;
+  model_version: number;
+  at: number;
+  latency_ms: number;
+  /** The HTTP status the variant's answer had (200, or the error's). */
+  status: number;
+  /** JSON: the inputs by name (sensitive features hashed or dropped). */
+  inputs: string;
+  /** JSON: the outputs by name; null when the variant failed. */
+  outputs: string | null;
+  error: string | null;
+}
+
+/** A ground-truth label for a logged request (src/predlog). */
+export interface PredictionFeedbackTable {
+  deployment: string;
+  request_id: string;
+  /** JSON: the label as the client sent it. */
+  label: string;
+  received_at: number;
+  actor: string;
+}
+
 /** Every table of the platform. */
 export interface Schema {
   tokens: TokensTable;
@@ -244,4 +301,8 @@ export interface Schema {
   mlflow_model_versions: MlflowModelVersionsTable;
   mlflow_run_inputs: MlflowRunInputsTable;
   serving_configs: ServingConfigsTable;
+  deployments: DeploymentsTable;
+  deployment_revisions: DeploymentRevisionsTable;
+  prediction_log: PredictionLogTable;
+  prediction_feedback: PredictionFeedbackTable;
 }

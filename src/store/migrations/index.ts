@@ -5,6 +5,7 @@ import { initialMigration } from './001-initial.js';
 import { trackingMigration } from './004-tracking.js';
 import { servingMigration } from './005-serving.js';
 import { mlflowMigration } from './006-mlflow.js';
+import { deploymentsMigration } from './007-deployments.js';
 
 /** Migrations keyed by a name that sorts in application order. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -13,5 +14,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '004-tracking': trackingMigration(dialect),
     '005-serving': servingMigration(dialect),
     '006-mlflow': mlflowMigration(dialect),
+    '007-deployments': deploymentsMigration(dialect),
   };
 }
