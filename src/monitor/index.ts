@@ -33,7 +33,7 @@ export {
 export type { Correction, DriftOptions, DriftReport, DatasetDrift, FeatureDrift, FeatureStatus, FeatureColumn, FeatureWindow } from './drift.js';
 export { ksTwoSampleSorted, ksStatisticSorted, kstwoSf, smirnovSf, KS_MAX_EXACT_N } from './kolmogorov-smirnov.js';
 export type { KsResult } from './kolmogorov-smirnov.js';
-export { chiSquareSf, normalSf, erfc, regularizedGammaP, regularizedGammaQ, logGamma } from './special-functions.js';
+export { chiSquareSf, normalSf, erfc, regularizedGammaP, regularizedGammaQ, logGamma, regularizedBeta, studentTSf } from './special-functions.js';
 export { numericSample, categoricalSample, categoricalSampleFromCodes, radixSortFloat64, sampleSize } from './samples.js';
 export type { NumericSample, CategoricalSample, FeatureSample } from './samples.js';
 export { readWindowFile, windowFromColumns } from './windows.js';
