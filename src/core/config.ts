@@ -35,6 +35,29 @@ export interface ServingSettings {
   };
 }
 
+/** Settings of the prediction log (src/predlog): what is kept of each served request, and for how long. */
+export interface PredictionLogSettings {
+  /**
+   * `durable`: a request's log row is committed (group commit) before its answer goes out, so no
+   * acknowledged prediction is lost to a crash; `fast`: rows are written every ~200 ms, and a crash
+   * loses at most the rows of that window. @default 'durable' (PLINTH_PREDLOG_MODE)
+   */
+  mode: 'durable' | 'fast';
+  /** Share of requests logged, 0..1, decided per request id. @default 1 (PLINTH_PREDLOG_SAMPLE_RATE) */
+  sampleRate: number;
+  /** Rows older than this are deleted, days; 0 keeps them. @default 30 (PLINTH_PREDLOG_RETENTION_DAYS) */
+  retentionDays: number;
+  /** Rows kept at most (the oldest are deleted first); 0 means no limit. @default 10000000 (PLINTH_PREDLOG_MAX_ROWS) */
+  maxRows: number;
+  /** What happens to features marked sensitive: `hash` (keyed HMAC-SHA256) or `drop` (null). @default 'hash' (PLINTH_PREDLOG_SENSITIVE) */
+  sensitive: 'hash' | 'drop';
+  /**
+   * HMAC key for hashed sensitive features. When unset, a random key is generated once and kept in
+   * the data folder (`predlog-hash.key`). (PLINTH_PREDLOG_HASH_KEY)
+   */
+  hashKey: string | undefined;
+}
+
 export interface ServerConfig {
   /** Interface to listen on. @default '127.0.0.1' (PLINTH_HOST) */
   host: string;
@@ -54,6 +77,8 @@ export interface ServerConfig {
   maxUploadBytes: number;
   /** The serving engine's settings. */
   serving: ServingSettings;
+  /** The prediction log's settings. */
+  predictionLog: PredictionLogSettings;
 }
 
 export interface ClientConfig {
@@ -116,6 +141,28 @@ export function loadServingSettings(env: Env = process.env): ServingSettings {
 }
 
 /**
+ * Builds the prediction log's settings from the environment.
+ * @throws PlinthError INVALID_ARGUMENT for a malformed value.
+ */
+export function loadPredictionLogSettings(env: Env = process.env): PredictionLogSettings {
+  const mode = env.PLINTH_PREDLOG_MODE ?? 'durable';
+  if (mode !== 'durable' && mode !== 'fast') throw new PlinthError('INVALID_ARGUMENT', `PLINTH_PREDLOG_MODE must be durable or fast, got ${JSON.stringify(mode)}`);
+  const sensitive = env.PLINTH_PREDLOG_SENSITIVE ?? 'hash';
+  if (sensitive !== 'hash' && sensitive !== 'drop') throw new PlinthError('INVALID_ARGUMENT', `PLINTH_PREDLOG_SENSITIVE must be hash or drop, got ${JSON.stringify(sensitive)}`);
+  const rateText = env.PLINTH_PREDLOG_SAMPLE_RATE ?? '1';
+  const sampleRate = rateText.trim() === '' ? NaN : Number(rateText);
+  if (!(sampleRate >= 0 && sampleRate <= 1)) throw new PlinthError('INVALID_ARGUMENT', `PLINTH_PREDLOG_SAMPLE_RATE must be a number between 0 and 1, got ${JSON.stringify(rateText)}`);
+  return {
+    mode,
+    sampleRate,
+    retentionDays: parseInteger(env.PLINTH_PREDLOG_RETENTION_DAYS ?? 30, 'PLINTH_PREDLOG_RETENTION_DAYS', 0, 1_000_000),
+    maxRows: parseInteger(env.PLINTH_PREDLOG_MAX_ROWS ?? 10_000_000, 'PLINTH_PREDLOG_MAX_ROWS', 0, Number.MAX_SAFE_INTEGER),
+    sensitive,
+    hashKey: env.PLINTH_PREDLOG_HASH_KEY || undefined,
+  };
+}
+
+/**
  * Builds the server configuration: flags win over environment variables, which win over defaults.
  * @throws PlinthError INVALID_ARGUMENT for a malformed port, size or database URL.
  */
@@ -134,6 +181,7 @@ export function loadServerConfig(flags: ServerFlags = {}, env: Env = process.env
     maxBodyBytes: parseInteger(env.PLINTH_MAX_BODY_BYTES ?? 16 * 1024 * 1024, 'PLINTH_MAX_BODY_BYTES', 1024, 2 ** 31),
     maxUploadBytes: parseInteger(env.PLINTH_MAX_UPLOAD_BYTES ?? 8 * 1024 ** 3, 'PLINTH_MAX_UPLOAD_BYTES', 1024, 2 ** 45),
     serving: loadServingSettings(env),
+    predictionLog: loadPredictionLogSettings(env),
   };
 }
 

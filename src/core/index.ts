@@ -1,8 +1,8 @@
 // Public API of the core area: configuration, errors, ids, names, logging, time.
 export { ERROR_CODES, PlinthError, isPlinthError } from './errors.js';
 export type { ErrorCode, PlinthErrorOptions } from './errors.js';
-export { loadServerConfig, loadClientConfig, loadServingSettings } from './config.js';
-export type { ServerConfig, ClientConfig, ServerFlags, Env, ServingSettings } from './config.js';
+export { loadServerConfig, loadClientConfig, loadServingSettings, loadPredictionLogSettings } from './config.js';
+export type { ServerConfig, ClientConfig, ServerFlags, Env, ServingSettings, PredictionLogSettings } from './config.js';
 export { newId, newSecret, sha256Hex } from './ids.js';
 export { NAME_PATTERN, isValidName, assertValidName } from './names.js';
 export { createLogger, loggerOptions, REDACT_PATHS } from './logger.js';
