@@ -65,6 +65,11 @@ export const ERROR_CODES = Object.freeze({
 
   // deployments, prediction log and feedback
   DEPLOYMENT_NOT_FOUND: { status: 404, description: 'No deployment with that name.' },
+  DEPLOYMENT_ALREADY_EXISTS: { status: 409, description: 'A deployment with that name already exists.' },
+  INVALID_ROLLOUT: { status: 400, description: 'A rollout request is malformed: a field that does not belong to the strategy, steps that do not rise to 100, a bad sticky key.' },
+  ROLLOUT_IN_PROGRESS: { status: 409, description: 'The deployment has a rollout in progress: promote it or roll it back first.' },
+  NO_ROLLOUT_IN_PROGRESS: { status: 409, description: 'The deployment has no rollout in progress to promote.' },
+  NO_PREVIOUS_REVISION: { status: 409, description: 'The deployment has no earlier revision with other routes to roll back to.' },
   PREDICTION_LOG_UNAVAILABLE: { status: 503, description: 'The prediction log could not be written (the database refused or failed the write); the request was not acknowledged, retry it.' },
   INVALID_PAGE_TOKEN: { status: 400, description: 'A page_token was not produced by this listing (or is corrupt); start again without it.' },
 });
