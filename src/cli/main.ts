@@ -5,6 +5,7 @@ const startedAt = performance.now();
 import { Command, CommanderError } from 'commander';
 import { isPlinthError } from '../core/index.js';
 import { registerDatasetsCommands } from './commands/datasets.js';
+import { registerDeployCommands } from './commands/deploy.js';
 import { registerDriftCommands } from './commands/drift.js';
 import { registerModelsCommands } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
@@ -26,6 +27,7 @@ program
 registerServerCommand(program, startedAt);
 registerModelsCommands(program);
 registerPredictCommand(program);
+registerDeployCommands(program);
 registerDatasetsCommands(program);
 registerDriftCommands(program);
 registerRunsCommands(program);
