@@ -90,6 +90,7 @@ export const PREDICTION_FORMATS = Object.freeze(['jsonl', 'csv', 'parquet'] as c
 export const FEEDBACK_CHUNK = 10_000;
 
 const bad = (message: string) => new PlinthError('INVALID_ARGUMENT', message);
+const badRollout = (message: string) => new PlinthError('INVALID_ROLLOUT', message);
 
 const DURATION_UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
 
@@ -128,15 +129,16 @@ export function parseNumber(text: string, flag: string, limits: { integer?: bool
 }
 
 /**
- * Parses `--steps 5,25,50,100` into percents: each > 0 and ≤ 100, strictly increasing.
- * @throws PlinthError INVALID_ARGUMENT
+ * Parses `--steps 5,25,50,100` into percents: each > 0 and ≤ 100, strictly increasing, the last 100.
+ * @throws PlinthError INVALID_ROLLOUT
  */
 export function parseSteps(text: string): number[] {
   const parts = text.split(',').map((s) => s.trim());
   const steps = parts.map((part) => parseNumber(part, '--steps', { min: 0, minExclusive: true, max: 100 }));
   for (let i = 1; i < steps.length; i++) {
-    if (steps[i]! <= steps[i - 1]!) throw bad(`--steps ${text}: the weights must increase step by step`);
+    if (steps[i]! <= steps[i - 1]!) throw badRollout(`--steps ${text}: the weights must increase step by step`);
   }
+  if (steps[steps.length - 1] !== 100) throw badRollout(`--steps ${text}: the last step must be 100`);
   return steps;
 }
 
@@ -177,15 +179,15 @@ const FLAG_NAMES: Record<string, string> = {
 /**
  * Builds the body of POST /deployments/{name}/rollout from the flags: only the fields given, named
  * as the API names them (`interval_seconds`, `analysis.max_prediction_psi`, `sticky.header`…).
- * @throws PlinthError INVALID_ARGUMENT for an unknown strategy, a flag of another strategy, a bad
- * number or duration, or both --sticky-header and --sticky-field
+ * @throws PlinthError INVALID_ROLLOUT for an unknown strategy, a flag of another strategy, bad steps,
+ * or both --sticky-header and --sticky-field; INVALID_ARGUMENT for a bad number or duration
  */
 export function rolloutBody(flags: RolloutFlags): Record<string, unknown> {
   const strategy = flags.strategy.trim().toLowerCase();
-  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw bad(`--strategy ${JSON.stringify(flags.strategy)} is not a strategy: use one of ${STRATEGIES.join(', ')}`);
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw badRollout(`--strategy ${JSON.stringify(flags.strategy)} is not a strategy: use one of ${STRATEGIES.join(', ')}`);
   const allowed = STRATEGY_FLAGS[strategy as Strategy];
   for (const key of Object.keys(FLAG_NAMES) as (keyof RolloutFlags)[]) {
-    if (flags[key] !== undefined && !allowed.includes(key)) throw bad(`${FLAG_NAMES[key]} does not apply to a ${strategy} rollout`);
+    if (flags[key] !== undefined && !allowed.includes(key)) throw badRollout(`${FLAG_NAMES[key]} does not apply to a ${strategy} rollout`);
   }
   const body: Record<string, unknown> = { model: flags.model, strategy };
   switch (strategy as Strategy) {
@@ -200,7 +202,7 @@ export function rolloutBody(flags: RolloutFlags): Record<string, unknown> {
       if (flags.maxPsi !== undefined) analysis.max_prediction_psi = parseNumber(flags.maxPsi, '--max-psi', { min: 0 });
       if (flags.maxQualityDrop !== undefined) analysis.max_quality_drop = parseNumber(flags.maxQualityDrop, '--max-quality-drop', { min: 0 });
       if (flags.qualityMetric !== undefined) {
-        if (flags.qualityMetric !== 'accuracy' && flags.qualityMetric !== 'mae') throw bad(`--quality-metric ${JSON.stringify(flags.qualityMetric)}: use accuracy or mae`);
+        if (flags.qualityMetric !== 'accuracy' && flags.qualityMetric !== 'mae') throw badRollout(`--quality-metric ${JSON.stringify(flags.qualityMetric)}: use accuracy or mae`);
         analysis.quality_metric = flags.qualityMetric;
       }
       if (Object.keys(analysis).length > 0) body.analysis = analysis;
@@ -208,13 +210,13 @@ export function rolloutBody(flags: RolloutFlags): Record<string, unknown> {
     }
     case 'ab':
       if (flags.weight !== undefined) body.weight = parseNumber(flags.weight, '--weight', { min: 0, max: 100 });
-      if (flags.stickyHeader !== undefined && flags.stickyField !== undefined) throw bad('give --sticky-header or --sticky-field, not both');
+      if (flags.stickyHeader !== undefined && flags.stickyField !== undefined) throw badRollout('give --sticky-header or --sticky-field, not both');
       if (flags.stickyHeader !== undefined) {
-        if (flags.stickyHeader.trim() === '') throw bad('--sticky-header needs a header name');
+        if (flags.stickyHeader.trim() === '') throw badRollout('--sticky-header needs a header name');
         body.sticky = { header: flags.stickyHeader.trim() };
       }
       if (flags.stickyField !== undefined) {
-        if (flags.stickyField.trim() === '') throw bad('--sticky-field needs an input field name');
+        if (flags.stickyField.trim() === '') throw badRollout('--sticky-field needs an input field name');
         body.sticky = { field: flags.stickyField.trim() };
       }
       break;
