@@ -16,3 +16,8 @@ export { holdoutSplit, kFold, stratifiedKFold, crossValidate, permutationImporta
 export type { Split, MetricSummary, FitPredict, CrossValidateOptions } from './cv.js';
 export { evaluationBatch, logEvaluation } from './tracking.js';
 export type { EvaluationRecord } from './tracking.js';
+export { runSearch, bestTrial, shouldPrune, TrialPruned } from './search.js';
+export type { Sampler, Trial, SearchOptions, SearchResult, MedianPrunerOptions, Report } from './search.js';
+export { checkSearchSpace, enumerateGrid, parseParamValue } from './search-space.js';
+export type { ParamSpec, ParamValue, Params, SearchSpace } from './search-space.js';
+export { tpeSample, defaultGamma, defaultWeights, TPE_DEFAULTS } from './tpe.js';
