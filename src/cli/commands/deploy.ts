@@ -33,9 +33,16 @@ interface AnalysisCheck {
 interface LastAnalysis {
   at?: number;
   verdict?: string;
-  step?: number;
   checks?: AnalysisCheck[];
-  [key: string]: unknown;
+}
+
+/** GET /deployments/{name}/analysis, as far as the status view reads it. */
+interface DeploymentAnalysis {
+  window_started_at?: number;
+  variants?: Array<{ model: string; role: string; weight: number; requests?: number; errors?: number; error_rate?: number | null; p50_ms?: number | null; p99_ms?: number | null }>;
+  canary?: LastAnalysis | null;
+  ab?: Record<string, unknown> | null;
+  shadow?: Record<string, unknown> | null;
 }
 
 interface RolloutState {
@@ -350,8 +357,8 @@ function rolloutSummary(rollout: RolloutState | null): string {
   const parts = [`${rollout.strategy} of ${rollout.model}`];
   if (rollout.stable) parts[0] += ` against ${rollout.stable}`;
   parts.push(rollout.state);
-  if (rollout.steps && rollout.step !== null) parts.push(`step ${rollout.step + 1}/${rollout.steps.length} at ${rollout.weight ?? rollout.steps[rollout.step]}%`);
-  else if (rollout.weight !== null && rollout.weight !== undefined) parts.push(`weight ${rollout.weight}%`);
+  if (rollout.steps && rollout.step !== null) parts.push(`step ${rollout.step + 1}/${rollout.steps.length} at ${rollout.steps[rollout.step]}%`);
+  else if (rollout.weight !== null && rollout.weight !== undefined) parts.push(rollout.strategy === 'shadow' ? `mirroring ${rollout.weight}%` : `candidate ${rollout.weight}%`);
   if (rollout.interval_seconds) parts.push(`every ${rollout.interval_seconds}s`);
   if (rollout.min_requests) parts.push(`min ${rollout.min_requests} requests per step`);
   if (rollout.sticky?.header) parts.push(`sticky by header ${rollout.sticky.header}`);
@@ -362,8 +369,30 @@ function rolloutSummary(rollout: RolloutState | null): string {
 
 const show = (x: unknown) => (typeof x === 'number' ? String(Number(x.toPrecision(6))) : x === null || x === undefined ? '' : String(x));
 
-/** The status view: who the deployment is, its routes, its rollout and the last analysis. */
-export function describeDeployment(d: Deployment): string {
+function checksTable(analysis: LastAnalysis): string {
+  let text = `analysis${analysis.at ? ` at ${formatTime(analysis.at)}` : ''}: ${analysis.verdict ?? ''}\n`;
+  if (analysis.checks && analysis.checks.length > 0) {
+    text += formatTable(analysis.checks, [
+      { header: 'check', value: (c) => c.name },
+      { header: 'value', value: (c) => show(c.value) },
+      { header: 'threshold', value: (c) => show(c.threshold) },
+      { header: 'result', value: (c) => (c.passed === true ? 'pass' : c.passed === false ? 'FAIL' : 'skipped') },
+      { header: 'detail', value: (c) => c.detail ?? '' },
+    ]);
+  }
+  return text;
+}
+
+/** Scalar fields of an object as a record; nested values as JSON. */
+function scalars(title: string, value: Record<string, unknown>): string {
+  return `${title}:\n${formatRecord(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'number' ? show(v) : v])))}`;
+}
+
+/**
+ * The status view: who the deployment is, its routes, its rollout; with `analysis` (read while a
+ * rollout runs) the live per-variant figures and the newest checks, else the rollout's last analysis.
+ */
+export function describeDeployment(d: Deployment, analysis?: DeploymentAnalysis | string): string {
   const head = formatRecord({
     deployment: d.name,
     ...(d.description ? { description: d.description } : {}),
@@ -380,20 +409,22 @@ export function describeDeployment(d: Deployment): string {
     { header: 'role', value: (r) => r.role },
     { header: 'weight', value: (r) => (r.role === 'shadow' ? `${r.weight}% mirrored` : `${r.weight}%`) },
   ])}`;
-  const analysis = d.rollout?.last_analysis;
-  if (analysis) {
-    const when = [analysis.step !== undefined ? `step ${analysis.step + 1}` : '', analysis.at ? formatTime(analysis.at) : ''].filter(Boolean).join(', ');
-    text += `\nlast analysis${when ? ` (${when})` : ''}: ${analysis.verdict ?? ''}\n`;
-    if (analysis.checks && analysis.checks.length > 0) {
-      text += formatTable(analysis.checks, [
-        { header: 'check', value: (c) => c.name },
-        { header: 'value', value: (c) => show(c.value) },
-        { header: 'threshold', value: (c) => show(c.threshold) },
-        { header: 'result', value: (c) => (c.passed === true ? 'pass' : c.passed === false ? 'FAIL' : 'skipped') },
-        { header: 'detail', value: (c) => c.detail ?? '' },
-      ]);
-    }
+  if (typeof analysis === 'string') text += `\nanalysis unavailable: ${analysis}\n`;
+  else if (analysis?.variants && analysis.variants.length > 0) {
+    text += `\n${analysis.window_started_at ? `traffic since ${formatTime(analysis.window_started_at)}:\n` : ''}${formatTable(analysis.variants, [
+      { header: 'model', value: (v) => v.model },
+      { header: 'role', value: (v) => v.role },
+      { header: 'requests', value: (v) => v.requests ?? '' },
+      { header: 'errors', value: (v) => v.errors ?? '' },
+      { header: 'error rate', value: (v) => show(v.error_rate) },
+      { header: 'p50 ms', value: (v) => show(v.p50_ms) },
+      { header: 'p99 ms', value: (v) => show(v.p99_ms) },
+    ])}`;
   }
+  const checks = (typeof analysis === 'object' ? analysis.canary : null) ?? d.rollout?.last_analysis;
+  if (checks) text += `\n${checksTable(checks)}`;
+  if (typeof analysis === 'object' && analysis.ab) text += `\n${scalars('A/B comparison', analysis.ab)}`;
+  if (typeof analysis === 'object' && analysis.shadow) text += `\n${scalars('shadow comparison', analysis.shadow)}`;
   return text;
 }
 
@@ -465,10 +496,24 @@ export function registerDeployCommands(program: Command): void {
 
   deploy
     .command('status <name>')
-    .description('show routes with weights, the rollout, its step and the last analysis')
+    .description('show routes with weights, the rollout and its step, and while it runs the live figures and checks (--json: the deployment as the API gives it)')
     .action(async (name: string, _options: unknown, command: Command) => {
-      const found = await clientFor(command).request<Deployment>('GET', deploymentPath(name));
-      emit(wantsJson(command), found, () => describeDeployment(found));
+      const client = clientFor(command);
+      const found = await client.request<Deployment>('GET', deploymentPath(name));
+      if (wantsJson(command)) {
+        emit(true, found, () => '');
+        return;
+      }
+      // The live figures matter only while a rollout runs; a failure to read them still shows the rest.
+      let analysis: DeploymentAnalysis | string | undefined;
+      if (found.rollout) {
+        try {
+          analysis = await client.request<DeploymentAnalysis>('GET', `${deploymentPath(name)}/analysis`);
+        } catch (error) {
+          analysis = (error as Error).message;
+        }
+      }
+      emit(false, found, () => describeDeployment(found, analysis));
     });
 
   deploy
