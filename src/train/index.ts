@@ -21,3 +21,5 @@ export type { Sampler, Trial, SearchOptions, SearchResult, MedianPrunerOptions, 
 export { checkSearchSpace, enumerateGrid, parseParamValue } from './search-space.js';
 export type { ParamSpec, ParamValue, Params, SearchSpace } from './search-space.js';
 export { tpeSample, defaultGamma, defaultWeights, TPE_DEFAULTS } from './tpe.js';
+export { loadTrainingTable } from './table.js';
+export type { TableOptions, TrainingTable } from './table.js';
