@@ -119,12 +119,13 @@ describe('plinth deploy: feedback files', () => {
 
   it('reads JSON Lines with any JSON label, skipping blank lines', async () => {
     const file = path.join(dir, 'labels.jsonl');
-    fs.writeFileSync(file, '\uFEFF{"request_id":"r1","label":1}\n\n{"request_id":"r2","label":"fraud"}\r\n{"request_id":"r3","label":[0.5,2],"extra":true}\n');
+    fs.writeFileSync(file, '\uFEFF{"request_id":"r1","label":1}\n\n{"request_id":"r2","label":"fraud"}\r\n{"request_id":"r3","label":[0.5,2],"extra":true}\n{"request_id":"r4","label":null}\n');
     assert.equal(feedbackFormatOf(file), 'jsonl');
     assert.deepEqual(await readAll(file, 'jsonl'), [
       { request_id: 'r1', label: 1 },
       { request_id: 'r2', label: 'fraud' },
       { request_id: 'r3', label: [0.5, 2] },
+      { request_id: 'r4', label: null },
     ]);
   });
 
@@ -149,7 +150,8 @@ describe('plinth deploy: feedback files', () => {
       ['bad.jsonl', 'jsonl', '{"request_id":"r1","label":1}\n{"request_id":"r2",\n', /line 2 is not JSON/],
       ['nolabel.jsonl', 'jsonl', '{"request_id":"r1","label":1}\n\n{"request_id":"r3"}\n', /line 3: label is missing/],
       ['array.jsonl', 'jsonl', '[1,2]\n', /line 1 must be an object/],
-      ['noid.jsonl', 'jsonl', '{"request_id":7,"label":1}\n', /line 1: request_id must be a non-empty string/],
+      ['noid.jsonl', 'jsonl', '{"request_id":7,"label":1}\n', /line 1: request_id must be a string of 1 to 128 characters/],
+      ['longid.jsonl', 'jsonl', `{"request_id":"${'r'.repeat(129)}","label":1}\n`, /line 1: request_id/],
       ['columns.csv', 'csv', 'id,label\nr1,1\n', /must name the columns request_id and label/],
       ['empty-label.csv', 'csv', 'request_id,label\nr1,1\nr2,\n', /row 3: label is missing/],
       ['ragged.csv', 'csv', 'request_id,label\nr1,1,extra\n', /not a readable CSV/],

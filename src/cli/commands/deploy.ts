@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { loadClientConfig, PlinthError } from '../../core/index.js';
 import { parseReply } from '../client.js';
 import { clientFor, wantsJson, type GlobalOptions } from '../context.js';
-import { UnreachableError } from '../exit-codes.js';
+import { EXIT_CODES, UnreachableError } from '../exit-codes.js';
 import { emit, formatRecord, formatTable, formatTime } from '../output.js';
 
 // ---- reply shapes (the lead's contract for issue 4), as far as the CLI reads them ----
@@ -278,15 +278,18 @@ export function feedbackFormatOf(file: string): FeedbackFormat {
 // class labels and regression targets both arrive typed as a JSONL file would give them.
 const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
+/** Longest request id the server takes (its x-request-id limit), characters. */
+const MAX_REQUEST_ID_LENGTH = 128;
+
 function checkItem(requestId: unknown, label: unknown, where: string): FeedbackItem {
-  if (typeof requestId !== 'string' || requestId === '') throw bad(`${where}: request_id must be a non-empty string`);
-  if (label === undefined || label === null || label === '') throw bad(`${where}: label is missing`);
+  if (typeof requestId !== 'string' || requestId === '' || requestId.length > MAX_REQUEST_ID_LENGTH) throw bad(`${where}: request_id must be a string of 1 to ${MAX_REQUEST_ID_LENGTH} characters`);
+  if (label === undefined || label === '') throw bad(`${where}: label is missing`);
   return { request_id: requestId, label };
 }
 
 /**
  * Reads a feedback file, streaming, one item at a time. JSONL: one object `{"request_id", "label"}`
- * per line (blank lines skipped; the label is any JSON value but null). CSV: a header naming
+ * per line (blank lines skipped; the label is any JSON value, null included). CSV: a header naming
  * `request_id` and `label` (other columns ignored); numeric labels become numbers.
  * @throws PlinthError INVALID_ARGUMENT with the line number when a line or row is malformed
  */
@@ -642,7 +645,9 @@ export function registerDeployCommands(program: Command): void {
         return text;
       });
       if (options.strict && totals.unknown > 0) {
-        throw new PlinthError('INVALID_ARGUMENT', `${totals.unknown} of ${totals.items} request ids are not in the prediction log of ${name}`, { status: 404 });
+        // Not an error of the server's (it stored the rest), so no error code: one line and exit 3.
+        process.stderr.write(`plinth: ${totals.unknown} of ${totals.items} request ids are not in the prediction log of ${name}\n`);
+        process.exitCode = EXIT_CODES.NOT_FOUND;
       }
     });
 }
