@@ -201,10 +201,10 @@ export function rolloutBody(flags: RolloutFlags): Record<string, unknown> {
     case 'canary': {
       if (flags.steps !== undefined) body.steps = parseSteps(flags.steps);
       if (flags.interval !== undefined) body.interval_seconds = parseDuration(flags.interval);
-      if (flags.minRequests !== undefined) body.min_requests = parseNumber(flags.minRequests, '--min-requests', { integer: true, min: 0 });
+      if (flags.minRequests !== undefined) body.min_requests = parseNumber(flags.minRequests, '--min-requests', { integer: true, min: 1 });
       const analysis: Record<string, unknown> = {};
       if (flags.maxErrorRate !== undefined) analysis.max_error_rate = parseNumber(flags.maxErrorRate, '--max-error-rate', { min: 0, max: 1 });
-      if (flags.maxLatencyRatio !== undefined) analysis.max_latency_ratio = parseNumber(flags.maxLatencyRatio, '--max-latency-ratio', { min: 0, minExclusive: true });
+      if (flags.maxLatencyRatio !== undefined) analysis.max_latency_ratio = parseNumber(flags.maxLatencyRatio, '--max-latency-ratio', { min: 1 });
       if (flags.maxP99Ms !== undefined) analysis.max_p99_ms = parseNumber(flags.maxP99Ms, '--max-p99-ms', { min: 0, minExclusive: true });
       if (flags.maxPsi !== undefined) analysis.max_prediction_psi = parseNumber(flags.maxPsi, '--max-psi', { min: 0 });
       if (flags.maxQualityDrop !== undefined) analysis.max_quality_drop = parseNumber(flags.maxQualityDrop, '--max-quality-drop', { min: 0 });
