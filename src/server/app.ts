@@ -11,11 +11,13 @@ import { loggerOptions } from '../core/index.js';
 import { mlflowArtifactRoutes, mlflowRoutes } from '../mlflow/index.js';
 import { datasetRoutes } from '../datasets/index.js';
 import { monitorRoutes } from '../monitor/index.js';
+import { predictionRoutes } from '../predlog/index.js';
 import { registryRoutes } from '../registry/index.js';
+import { deploymentRoutes } from '../rollout/index.js';
 import { invocationsRoutes, oipRoutes, servingConfigRoutes } from '../serving/index.js';
 import { trackingRoutes } from '../tracking/index.js';
 import { installErrorHandling } from './errors.js';
-import { inferenceRequestMetrics, installMetrics } from './metrics.js';
+import { inferenceRequestMetrics, installMetrics, rolloutMetrics } from './metrics.js';
 import { installValidation } from './validation.js';
 import type { Platform } from './platform.js';
 
@@ -85,6 +87,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   const metrics = installMetrics(fastify);
   platform.engine.registerMetrics(metrics);
   const observe = inferenceRequestMetrics(metrics);
+  platform.rolloutListeners.push(rolloutMetrics(metrics));
   const principals = installAuthentication(fastify, database.db);
 
   await fastify.register(swagger, {
@@ -124,7 +127,13 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     await api.register(datasetRoutes, { db: database.db, artifacts });
     await api.register(monitorRoutes, { db: database.db, artifacts });
     await api.register(trackingRoutes, { db: database.db, artifacts, maxArtifactBytes: config.maxUploadBytes });
-    await api.register(invocationsRoutes, { engine: platform.engine, observe });
+    await api.register(deploymentRoutes, { controller: platform.rollouts });
+    await api.register(predictionRoutes, {
+      db: database.db,
+      log: platform.predictionLog,
+      deploymentExists: async (name: string) => platform.deployments.get(name) !== undefined || (await platform.rollouts.list()).some((d) => d.name === name),
+    });
+    await api.register(invocationsRoutes, { engine: platform.engine, observe, gateway: platform.deployments });
     await api.register(servingConfigRoutes, { engine: platform.engine });
   }, { prefix: '/api/v1' });
 
@@ -141,6 +150,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     serverVersion: SERVER_VERSION,
     isReady: async () => !shuttingDown && (await storeAnswers()),
     observe,
+    gateway: platform.deployments,
   });
 
   await fastify.ready();

@@ -1,6 +1,7 @@
 // Prometheus metrics of the HTTP layer, the process and inference requests, served at /metrics.
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RolloutEvent } from '../rollout/index.js';
 import type { InferenceObserver } from '../serving/index.js';
 
 declare module 'fastify' {
@@ -66,4 +67,18 @@ export function inferenceRequestMetrics(registry: Registry): InferenceObserver {
     requests.inc({ protocol, model, version, status: String(status) });
     duration.observe({ protocol, model, version }, seconds);
   };
+}
+
+/**
+ * Rollout metrics: `plinth_rollout_events_total{deployment, event}` counts the controller's own
+ * decisions (step, promoted, rolled_back), so an alert on `rolled_back` fires when a canary fails.
+ */
+export function rolloutMetrics(registry: Registry): (event: RolloutEvent) => void {
+  const events = new Counter({
+    name: 'plinth_rollout_events_total',
+    help: 'Automatic rollout transitions by deployment and event (step, promoted, rolled_back)',
+    labelNames: ['deployment', 'event'] as const,
+    registers: [registry],
+  });
+  return (event) => events.inc({ deployment: event.deployment, event: event.type });
 }

@@ -3,6 +3,8 @@
 import path from 'node:path';
 import { ensureAdminToken } from '../auth/index.js';
 import { createLogger, type Logger, type ServerConfig } from '../core/index.js';
+import { labelsFor, loadHashKey, PredictionLog } from '../predlog/index.js';
+import { DeploymentTable, RolloutController, type RolloutEvent } from '../rollout/index.js';
 import { ModelManager } from '../serving/index.js';
 import { FsArtifactStore, openDatabase, type ArtifactStore, type Database } from '../store/index.js';
 
@@ -13,6 +15,14 @@ export interface Platform {
   logger: Logger;
   /** The serving engine: loads model versions and runs inference (closed with the platform). */
   engine: ModelManager;
+  /** Served requests of deployments, written before their responses go out (closed with the platform). */
+  predictionLog: PredictionLog;
+  /** Deployments' live routes: the serving routes' gateway. */
+  deployments: DeploymentTable;
+  /** Deployment changes and the canary loop (started by openPlatform, stopped by close). */
+  rollouts: RolloutController;
+  /** Listeners for the rollout controller's own decisions (metrics, alerts). */
+  rolloutListeners: Array<(event: RolloutEvent) => void>;
   /** The admin token created on this start, to print once; null when tokens already existed. */
   createdAdminToken: string | null;
   close(): Promise<void>;
@@ -28,12 +38,36 @@ export async function openPlatform(config: ServerConfig, logger: Logger = create
     const artifacts = new FsArtifactStore(path.join(config.dataDir, 'artifacts'));
     const createdAdminToken = await ensureAdminToken(database.db, config.adminToken);
     const engine = new ModelManager({ db: database.db, artifacts, settings: config.serving, logger });
+    const settings = config.predictionLog;
+    const predictionLog = new PredictionLog({
+      db: database.db,
+      mode: settings.mode,
+      sampleRate: settings.sampleRate,
+      retentionDays: settings.retentionDays,
+      maxRows: settings.maxRows,
+      sensitive: settings.sensitive,
+      hashKey: loadHashKey(config.dataDir, settings.hashKey),
+      onError: (error, what) => logger.error({ err: error }, `prediction log ${what} failed`),
+    });
+    const deployments = new DeploymentTable({ db: database.db, log: predictionLog, logger });
+    const rolloutListeners: Array<(event: RolloutEvent) => void> = [];
+    const rollouts = new RolloutController({
+      db: database.db,
+      engine,
+      table: deployments,
+      logger,
+      labelsFor: (deployment, ids) => labelsFor(database.db, deployment, ids),
+      onEvent: (event) => { for (const listener of rolloutListeners) listener(event); },
+    });
+    await rollouts.start();
     const close = async () => {
-      // Sessions first: they may still be answering requests that read the database.
+      await rollouts.stop();
+      // Sessions next: they may still be answering requests that read the database; then the log's last batch.
       await engine.close();
+      await predictionLog.close();
       await database.close();
     };
-    return { config, database, artifacts, logger, engine, createdAdminToken, close };
+    return { config, database, artifacts, logger, engine, predictionLog, deployments, rollouts, rolloutListeners, createdAdminToken, close };
   } catch (error) {
     await database.close();
     throw error;

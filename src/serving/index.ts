@@ -1,6 +1,6 @@
 // Public API of the serving area: the contract between its parts, the OIP v2 tensor codec, named
 // features, the protocol route plugins (OIP v2, MLflow-style invocations), the engine and batch inference.
-export type { Tensor, TensorData, TensorMap, BatchingConfig, ServedModel, InferOptions, ServingEngine } from './types.js';
+export type { Tensor, TensorData, TensorMap, BatchingConfig, ServedModel, InferOptions, ServingEngine, InferenceOutcome, RoutedRequest, RoutingContext, DeploymentGateway } from './types.js';
 export {
   DEFAULT_MAX_ROWS,
   allocateTensorData,

@@ -11,11 +11,11 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { PlinthError } from '../core/index.js';
+import { isPlinthError, PlinthError } from '../core/index.js';
 import { encodeColumns, encodeRecords, encodeRows, planFeatures, type FeaturePlan } from './features.js';
 import type { InferenceObserver } from './oip-routes.js';
 import { checkSharedDimensions, decodeInput, DEFAULT_MAX_ROWS, inferShape, nestedJson, showValue } from './tensor-codec.js';
-import type { ServedModel, ServingEngine, Tensor, TensorMap } from './types.js';
+import type { DeploymentGateway, RoutedRequest, RoutingContext, ServedModel, ServingEngine, Tensor, TensorMap } from './types.js';
 
 export interface InvocationsRoutesOptions {
   engine: ServingEngine;
@@ -23,6 +23,8 @@ export interface InvocationsRoutesOptions {
   maxRows?: number;
   /** Called once per request when the response is sent. */
   observe?: InferenceObserver;
+  /** Deployments: adds `POST /deployments/{name}/invocations`. */
+  gateway?: DeploymentGateway;
 }
 
 /** The JSON payload keys MLflow's scoring server accepts, exactly one per request. */
@@ -154,14 +156,78 @@ function mediaType(request: FastifyRequest): { type: string; utf8: boolean } {
   return { type, utf8: charset === undefined || charset === 'utf-8' || charset === 'utf8' };
 }
 
-/** Registers the invocations route; register under `/api/v1`. */
+/** The request's media type, when invocations accept it. @throws PlinthError UNSUPPORTED_MEDIA_TYPE */
+function acceptedType(request: FastifyRequest): 'application/json' | 'text/csv' {
+  const { type, utf8 } = mediaType(request);
+  if ((type !== 'application/json' && type !== 'text/csv') || !utf8) {
+    throw new PlinthError('UNSUPPORTED_MEDIA_TYPE', `invocations accept application/json or text/csv in UTF-8, got ${JSON.stringify(request.headers['content-type'] ?? 'none')}`);
+  }
+  return type;
+}
+
+/** The first element of a nested array (or the value itself). */
+function firstElement(value: unknown): unknown {
+  let current = value;
+  while (Array.isArray(current)) current = current[0];
+  return current;
+}
+
+/**
+ * What a deployment may read of an invocations request to route it: headers, and a named field of
+ * the first record (records, split frames, named inputs; CSV by its header row).
+ */
+function routingContext(request: FastifyRequest, type: string): RoutingContext {
+  return {
+    requestId: request.id,
+    header: (name) => {
+      const value = request.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    field: (name) => {
+      const body = request.body;
+      if (type === 'text/csv') {
+        if (typeof body !== 'string') return undefined;
+        const [header, first] = body.split(/\r?\n/, 2).map((line) => line.split(','));
+        const at = header?.indexOf(name) ?? -1;
+        return at < 0 ? undefined : first?.[at];
+      }
+      if (!isObject(body)) return undefined;
+      const records = body.dataframe_records ?? body.instances;
+      if (Array.isArray(records)) return isObject(records[0]) ? records[0][name] : undefined;
+      const split = body.dataframe_split;
+      if (isObject(split) && Array.isArray(split.columns) && Array.isArray(split.data)) {
+        const at = split.columns.indexOf(name);
+        return at < 0 ? undefined : (split.data[0] as unknown[] | undefined)?.[at];
+      }
+      if (isObject(body.inputs)) return firstElement(body.inputs[name]);
+      return undefined;
+    },
+  };
+}
+
+/** Registers the invocations routes (models, and deployments when a gateway is given); register under `/api/v1`. */
 export const invocationsRoutes: FastifyPluginAsync<InvocationsRoutesOptions> = async (fastify, options) => {
-  const { engine, observe } = options;
+  const { engine, observe, gateway } = options;
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   fastify.decorateRequest('servedModel', null);
   // CSV is read only here; elsewhere in the API a text body is refused with 415.
   fastify.addContentTypeParser(['text/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  /** Decodes an invocations body for a model reference and runs it. */
+  const run = async (request: FastifyRequest, ref: string, type: string, decoded: { feeds: TensorMap | null; model: ServedModel | null }) => {
+    const model = await engine.describe(ref);
+    request.servedModel = model;
+    decoded.model = model;
+    const feeds = type === 'text/csv'
+      ? decodeMlflowCsv(typeof request.body === 'string' ? request.body : '', model, maxRows)
+      : decodeMlflowJson(request.body, model, maxRows);
+    decoded.feeds = feeds;
+    const result = await engine.infer(ref, feeds);
+    request.servedModel = result.model;
+    decoded.model = result.model;
+    return { feeds, result };
+  };
 
   app.post('/models/:name/versions/:version/invocations', {
     config: { permission: 'predict', inferenceMetrics: true },
@@ -172,20 +238,54 @@ export const invocationsRoutes: FastifyPluginAsync<InvocationsRoutesOptions> = a
       params: Type.Object({ name: Type.String({ maxLength: 1024 }), version: Type.String({ maxLength: 1024 }) }),
     },
   }, async (request, reply) => {
-    const { type, utf8 } = mediaType(request);
-    if ((type !== 'application/json' && type !== 'text/csv') || !utf8) {
-      throw new PlinthError('UNSUPPORTED_MEDIA_TYPE', `invocations accept application/json or text/csv in UTF-8, got ${JSON.stringify(request.headers['content-type'] ?? 'none')}`);
-    }
-    const ref = `${request.params.name}@${request.params.version}`;
-    const model = await engine.describe(ref);
-    request.servedModel = model;
-    const feeds = type === 'text/csv'
-      ? decodeMlflowCsv(typeof request.body === 'string' ? request.body : '', model, maxRows)
-      : decodeMlflowJson(request.body, model, maxRows);
-    const result = await engine.infer(ref, feeds);
-    request.servedModel = result.model;
+    const type = acceptedType(request);
+    const { result } = await run(request, `${request.params.name}@${request.params.version}`, type, { feeds: null, model: null });
     return reply.header('x-plinth-model', result.model.reference).type('application/json').send(predictionsJson(result.model, result.outputs));
   });
+
+  if (gateway) {
+    /** Mirrors a request to a deployment's shadow after the answer went out; its answer is only recorded. */
+    const mirror = async (request: FastifyRequest, routed: RoutedRequest, type: string, started: number) => {
+      const decoded: { feeds: TensorMap | null; model: ServedModel | null } = { feeds: null, model: null };
+      const shadowRequest = { body: request.body, servedModel: null } as unknown as FastifyRequest;
+      try {
+        const { feeds, result } = await run(shadowRequest, routed.mirror!, type, decoded);
+        routed.completeMirror({ model: result.model, feeds, outputs: result.outputs, status: 200, latencyMs: performance.now() - started });
+      } catch (error) {
+        const status = isPlinthError(error) ? error.status : 500;
+        if (status >= 500) request.log.warn({ err: error, shadow: routed.mirror }, 'shadow inference failed');
+        routed.completeMirror({ model: decoded.model, feeds: decoded.feeds, outputs: null, status, error: (error as Error).message, latencyMs: performance.now() - started });
+      }
+    };
+
+    app.post('/deployments/:name/invocations', {
+      config: { permission: 'predict', inferenceMetrics: true },
+      schema: {
+        tags: ['inference'],
+        summary: 'MLflow-style scoring through a deployment: the deployment picks the version that answers (header x-plinth-model)',
+        consumes: ['application/json', 'text/csv'],
+        params: Type.Object({ name: Type.String({ maxLength: 1024 }) }),
+      },
+    }, async (request, reply) => {
+      const type = acceptedType(request);
+      const routed = gateway.route(request.params.name, routingContext(request, type));
+      if (!routed) throw new PlinthError('DEPLOYMENT_NOT_FOUND', `no deployment named ${JSON.stringify(request.params.name.slice(0, 200))}`);
+      const started = performance.now();
+      void reply.header('x-plinth-model', routed.reference);
+      const decoded: { feeds: TensorMap | null; model: ServedModel | null } = { feeds: null, model: null };
+      let ran: Awaited<ReturnType<typeof run>>;
+      try {
+        ran = await run(request, routed.reference, type, decoded);
+      } catch (error) {
+        const status = isPlinthError(error) ? error.status : (error as { statusCode?: number }).statusCode ?? 500;
+        await routed.complete({ model: decoded.model, feeds: decoded.feeds, outputs: null, status, error: (error as Error).message, latencyMs: performance.now() - started });
+        throw error;
+      }
+      await routed.complete({ model: ran.result.model, feeds: ran.feeds, outputs: ran.result.outputs, status: 200, latencyMs: performance.now() - started });
+      if (routed.mirror !== null) setImmediate(() => void mirror(request, routed, type, performance.now()));
+      return reply.header('x-plinth-model', ran.result.model.reference).type('application/json').send(predictionsJson(ran.result.model, ran.result.outputs));
+    });
+  }
 
   // A full queue or a model not ready yet: tell clients when to come back, as the OIP routes do.
   fastify.addHook('onSend', async (_request, reply, payload) => {

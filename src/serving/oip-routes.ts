@@ -14,7 +14,7 @@ import { listVersions } from '../registry/index.js';
 import type { Db } from '../store/index.js';
 import { encodeFeatureInputs, namesAreFeatures, planFeatures } from './features.js';
 import { decodeInputs, DEFAULT_MAX_ROWS, outputJson, showValue, tensorBytes } from './tensor-codec.js';
-import type { InferOptions, ServedModel, ServingEngine, TensorMap } from './types.js';
+import type { DeploymentGateway, InferOptions, RoutedRequest, RoutingContext, ServedModel, ServingEngine, TensorMap } from './types.js';
 
 /** Records one inference request (both protocols): labels are bounded (unresolved models are ""). */
 export type InferenceObserver = (protocol: 'oip' | 'mlflow', model: string, version: string, status: number, seconds: number) => void;
@@ -30,6 +30,8 @@ export interface OipRoutesOptions {
   isReady?: () => Promise<boolean>;
   /** Called once per inference request when the response is sent. */
   observe?: InferenceObserver;
+  /** Deployments: their names are accepted wherever a model name is (without `/versions/{v}`). */
+  gateway?: DeploymentGateway;
 }
 
 /** The platform name reported in model metadata. */
@@ -224,6 +226,30 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
   void reply.code(e.status).type('application/json').send({ error: e.message });
 }
 
+/** The first element of a nested array (or the value itself). */
+function firstElement(value: unknown): unknown {
+  let current = value;
+  while (Array.isArray(current)) current = current[0];
+  return current;
+}
+
+/** What a deployment may read of an OIP request to route it: headers, and the first value of a named input. */
+function routingContext(request: FastifyRequest, body: unknown): RoutingContext {
+  return {
+    requestId: request.id,
+    header: (name) => {
+      const value = request.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    field: (name) => {
+      const inputs = (body as { inputs?: unknown } | null)?.inputs;
+      if (!Array.isArray(inputs)) return undefined;
+      const input = inputs.find((i) => (i as { name?: unknown } | null)?.name === name) as { data?: unknown } | undefined;
+      return input === undefined ? undefined : firstElement(input.data);
+    },
+  };
+}
+
 /** Where a parsed request body keeps its binary part (the bytes after the JSON header). */
 const BINARY_PART = Symbol('plinth.oip.binary');
 
@@ -269,7 +295,7 @@ function installJsonParsing(fastify: FastifyInstance): void {
 
 /** Registers the OIP v2 routes; register with `{ prefix: '/v2' }`. */
 export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (fastify, options) => {
-  const { engine, db, serverVersion } = options;
+  const { engine, db, serverVersion, gateway } = options;
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
   const observe = options.observe;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -299,8 +325,10 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (fastify, o
     return reply.code(ready ? 200 : 400).send({ ready });
   });
 
+  /** A model reference, or a deployment's stable route when `m` names a deployment (and no version is given). */
+  const resolve = (m: string, v?: string) => (v === undefined ? gateway?.stableReference(m) : null) ?? reference(m, v);
   const metadata = async (m: string, v?: string) => {
-    const model = await engine.describe(reference(m, v));
+    const model = await engine.describe(resolve(m, v));
     const versions = await listVersions(db, model.name);
     return {
       name: model.name,
@@ -320,10 +348,10 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (fastify, o
   }, async (request) => metadata(request.params.m, request.params.v));
 
   const ready = async (reply: FastifyReply, m: string, v?: string) => {
-    const ref = reference(m, v);
+    const ref = resolve(m, v);
     const model = await engine.describe(ref);
     const isReady = await engine.isReady(ref);
-    return reply.code(isReady ? 200 : 400).send({ name: model.name, ready: isReady });
+    return reply.code(isReady ? 200 : 400).send({ name: ref === reference(m, v) ? model.name : m, ready: isReady });
   };
   app.get('/models/:m/ready', {
     config: { permission: 'read' },
@@ -334,27 +362,69 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (fastify, o
     schema: { tags: ['inference'], summary: 'OIP model readiness of a version: 200 ready, 400 not loaded', params: VersionParams },
   }, async (request, reply) => ready(reply, request.params.m, request.params.v));
 
-  const infer = async (request: FastifyRequest, reply: FastifyReply, m: string, v: string | undefined, body: unknown) => {
-    const ref = reference(m, v);
+  /** Runs one OIP request on a model reference: describe, validate and decode, infer. */
+  const run = async (request: FastifyRequest, ref: string, body: unknown, decoded: { feeds: TensorMap | null; model: ServedModel | null }) => {
     const described = await engine.describe(ref);
     request.servedModel = described;
+    decoded.model = described;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new PlinthError('INVALID_INFERENCE_INPUT', 'the body must be a JSON object {"inputs": [...]}');
     const { id, inputs, outputs, parameters } = body as { id?: string; inputs?: unknown; outputs?: unknown; parameters?: Record<string, unknown> };
     const names = selectOutputs(outputs, described);
     const inferenceOptions = inferOptions(parameters, names);
     const feeds = decodeRequestInputs(inputs, described, maxRows, (body as { [BINARY_PART]?: Buffer })[BINARY_PART]);
+    decoded.feeds = feeds;
     const result = await engine.infer(ref, feeds, inferenceOptions);
     request.servedModel = result.model;
-    request.log.debug({ model: result.model.reference }, 'inference');
+    decoded.model = result.model;
+    return { id, outputs, parameters, names, feeds, result };
+  };
+
+  const send = (reply: FastifyReply, ran: Awaited<ReturnType<typeof run>>, modelName?: string) => {
+    const { id, outputs, parameters, names, result } = ran;
     void reply.header('x-plinth-model', result.model.reference);
+    const answering = modelName === undefined ? result.model : { ...result.model, name: modelName };
     const binary = outputs === undefined && parameters === undefined ? null : binaryOutputs(result.model, outputs, parameters, names);
-    const response = inferResponseJson(result.model, id, result.outputs, names, binary ?? undefined);
+    const response = inferResponseJson(answering, id, result.outputs, names, binary ?? undefined);
     if (response.binaryParts.length === 0) return reply.type('application/json').send(response.json);
     const header = Buffer.from(response.json, 'utf8');
     return reply
       .header('inference-header-content-length', String(header.length))
       .type('application/octet-stream')
       .send(Buffer.concat([header, ...response.binaryParts]));
+  };
+
+  /** Mirrors a request to a deployment's shadow after the answer went out; its answer is only recorded. */
+  const mirror = async (request: FastifyRequest, routed: RoutedRequest, body: unknown, started: number) => {
+    const decoded: { feeds: TensorMap | null; model: ServedModel | null } = { feeds: null, model: null };
+    const shadowRequest = { servedModel: null } as unknown as FastifyRequest;
+    try {
+      const ran = await run(shadowRequest, routed.mirror!, body, decoded);
+      routed.completeMirror({ model: ran.result.model, feeds: ran.feeds, outputs: ran.result.outputs, status: 200, latencyMs: performance.now() - started });
+    } catch (error) {
+      const e = protocolError(error);
+      if (e.status >= 500) request.log.warn({ err: error, shadow: routed.mirror }, 'shadow inference failed');
+      routed.completeMirror({ model: decoded.model, feeds: decoded.feeds, outputs: null, status: e.status, error: e.message, latencyMs: performance.now() - started });
+    }
+  };
+
+  const infer = async (request: FastifyRequest, reply: FastifyReply, m: string, v: string | undefined, body: unknown) => {
+    const routed = v === undefined && gateway ? gateway.route(m, routingContext(request, body)) : null;
+    const decoded: { feeds: TensorMap | null; model: ServedModel | null } = { feeds: null, model: null };
+    if (!routed) return send(reply, await run(request, reference(m, v), body, decoded));
+    const started = performance.now();
+    // Errors say which version answered too.
+    void reply.header('x-plinth-model', routed.reference);
+    let ran: Awaited<ReturnType<typeof run>>;
+    try {
+      ran = await run(request, routed.reference, body, decoded);
+    } catch (error) {
+      const e = protocolError(error);
+      await routed.complete({ model: decoded.model, feeds: decoded.feeds, outputs: null, status: e.status, error: e.message, latencyMs: performance.now() - started });
+      throw error;
+    }
+    await routed.complete({ model: ran.result.model, feeds: ran.feeds, outputs: ran.result.outputs, status: 200, latencyMs: performance.now() - started });
+    if (routed.mirror !== null) setImmediate(() => void mirror(request, routed, body, performance.now()));
+    return send(reply, ran, routed.deployment);
   };
   const inferSchema = { tags: ['inference'], body: InferBody };
   app.post('/models/:m/infer', {

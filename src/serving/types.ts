@@ -91,3 +91,56 @@ export interface ServingEngine {
   /** Releases every session and worker. */
   close(): Promise<void>;
 }
+
+/** How one call of a model went, as the protocol routes report it to a deployment. */
+export interface InferenceOutcome {
+  /** The version that answered (or was asked); null when the reference could not be resolved. */
+  model: ServedModel | null;
+  /** The decoded inputs; null when decoding failed. */
+  feeds: TensorMap | null;
+  /** The outputs; null when the call failed. */
+  outputs: TensorMap | null;
+  /** HTTP status of the answer: 200, or the error's status. */
+  status: number;
+  /** The error's message when the call failed. */
+  error?: string;
+  /** Time from the request reaching the route to the answer, ms. */
+  latencyMs: number;
+}
+
+/** What a deployment decided for one request (implemented by the rollout area). */
+export interface RoutedRequest {
+  /** The deployment's name. */
+  deployment: string;
+  /** The model reference that answers, e.g. `fraud@3`. */
+  reference: string;
+  /** A model reference the request is mirrored to after the answer is sent; its answer is discarded. */
+  mirror: string | null;
+  /**
+   * Records the answer (statistics, prediction log). The response is sent only when this resolves, so
+   * a logged prediction is durable before the caller sees it.
+   * @throws PlinthError PREDICTION_LOG_UNAVAILABLE (503) when the log cannot be written.
+   */
+  complete(outcome: InferenceOutcome): Promise<void>;
+  /** Records the mirrored call's outcome; never awaited by the request. */
+  completeMirror(outcome: InferenceOutcome): void;
+}
+
+/** What a deployment may read of a request to route it (sticky assignment by header or input field). */
+export interface RoutingContext {
+  requestId: string;
+  header(name: string): string | undefined;
+  /** The value of an input field (a feature or input named so) in the request's first row, when present. */
+  field(name: string): unknown;
+}
+
+/**
+ * Deployments as the protocol routes see them: a deployment name is accepted wherever a model name
+ * is, and the gateway picks the version that answers.
+ */
+export interface DeploymentGateway {
+  /** Routes one inference request; null when `name` is not a deployment. Synchronous (in-memory table). */
+  route(name: string, context: RoutingContext): RoutedRequest | null;
+  /** The reference of a deployment's stable (main) route, for metadata and readiness; null when `name` is not a deployment. */
+  stableReference(name: string): string | null;
+}
