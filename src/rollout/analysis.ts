@@ -266,6 +266,8 @@ function scores(labelled: readonly LabelledPrediction[], metric: QualityMetric):
     mean += delta / count;
     m2 += delta * (score - mean);
   }
+  // An accuracy is a ratio of counts: report it exactly rather than as the running mean.
+  if (metric === 'accuracy' && count > 0) mean = correct / count;
   return { moments: { count, mean: count > 0 ? mean : Number.NaN, variance: count > 1 ? m2 / (count - 1) : Number.NaN }, correct };
 }
 
@@ -305,14 +307,15 @@ export function analyseCanary(stable: VariantStats, canary: VariantStats, option
   const stableCounts = stable.requests >= options.minRequests && stable.requests > 0;
   const errorThreshold = stableCounts ? Math.max(options.maxErrorRate, stable.errorRate + margin) : options.maxErrorRate;
   const thresholdSource = errorThreshold > options.maxErrorRate ? ` (the stable's ${pct(stable.errorRate)} + ${pct(margin)})` : '';
-  const earlyFail = canary.errors > errorThreshold * options.minRequests;
+  // Below the minimum, errors alone beyond threshold × minRequests already decide: the rate cannot come back under the limit by then.
+  const earlyFail = !enough && canary.errors > errorThreshold * options.minRequests;
   if (canary.requests === 0) {
     checks.push(skip('error_rate', errorThreshold, 'no canary requests yet'));
   } else {
     const rate = canary.errorRate;
     const passed = !earlyFail && rate <= errorThreshold;
     let detail = `canary error rate ${pct(rate)} (${canary.errors} of ${canary.requests}), limit ${pct(errorThreshold)}${thresholdSource}`;
-    if (earlyFail && !enough) detail += `; ${canary.errors} errors already exceed ${fmt(errorThreshold * options.minRequests)} of the first ${options.minRequests} requests`;
+    if (earlyFail) detail += `; ${canary.errors} errors already exceed ${fmt(errorThreshold * options.minRequests)} of the first ${options.minRequests} requests`;
     checks.push(check('error_rate', rate, errorThreshold, passed, detail));
   }
 
