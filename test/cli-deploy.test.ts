@@ -17,7 +17,9 @@ import {
   type FeedbackItem,
 } from '../src/cli/commands/deploy.js';
 import { isPlinthError } from '../src/core/index.js';
+import { linearModel } from '../src/onnx/index.js';
 import { runCli } from './helpers/cli.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
 
 function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
   assert.throws(fn, (error: unknown) => {
@@ -94,6 +96,8 @@ describe('plinth deploy: flags', () => {
     throwsCode(() => rolloutBody({ model: 'm@1', strategy: 'canary', interval: 'soon' }), 'INVALID_ARGUMENT', /--interval/);
     throwsCode(() => rolloutBody({ model: 'm@1', strategy: 'canary', minRequests: '2.5' }), 'INVALID_ARGUMENT', /--min-requests/);
     throwsCode(() => rolloutBody({ model: 'm@1', strategy: 'canary', maxErrorRate: '1.5' }), 'INVALID_ARGUMENT', /--max-error-rate/);
+    throwsCode(() => rolloutBody({ model: 'm@1', strategy: 'canary', minRequests: '0' }), 'INVALID_ARGUMENT', /--min-requests 0 must be an integer ≥ 1/);
+    throwsCode(() => rolloutBody({ model: 'm@1', strategy: 'canary', maxLatencyRatio: '0.9' }), 'INVALID_ARGUMENT', /--max-latency-ratio/);
     throwsCode(() => rolloutBody({ model: 'm@1', strategy: 'canary', qualityMetric: 'f1' }), 'INVALID_ROLLOUT', /accuracy or mae/);
     throwsCode(() => rolloutBody({ model: 'm@1', strategy: 'ab', weight: '101' }), 'INVALID_ARGUMENT', /--weight/);
     throwsCode(() => rolloutBody({ model: 'm@1', strategy: 'shadow', percent: '0' }), 'INVALID_ARGUMENT', /--percent/);
@@ -188,5 +192,227 @@ describe('plinth deploy: refusals before any request', () => {
     const missing = await runCli(['deploy', 'rollout', 'api', '--model', 'fraud@2'], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /--strategy/);
+  });
+});
+
+describe('plinth deploy against a server', () => {
+  let server: TestServer;
+  let env: { url: string; token: string };
+  let dir: string;
+  // `deploy status NAME --json` read back as the API's Deployment.
+  const status = async (name: string) => {
+    const result = await runCli(['--json', 'deploy', 'status', name], env);
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as { revision: number; routes: Array<{ model: string; role: string; weight: number }>; rollout: any; last_rollout: any };
+  };
+  const infer = (deployment: string, requestId: string, a: number, b: number) =>
+    server.request('POST', `/v2/models/${deployment}/infer`, {
+      json: { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [a, b] }] },
+      headers: { 'x-request-id': requestId },
+    });
+
+  before(async () => {
+    server = await startTestServer();
+    env = { url: server.url, token: server.adminToken };
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-deploy-cli-'));
+    // fraud@1 answers a + b, fraud@2 answers a + b + 1: which version answered is visible in the output.
+    await server.registerModel('fraud', linearModel({ weights: [[1], [1]], bias: [0] }));
+    await server.registerModel('fraud', linearModel({ weights: [[1], [1]], bias: [1] }));
+  });
+  after(async () => {
+    await server?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates, switches blue-green, reads the history and rolls back', async () => {
+    const created = await runCli(['deploy', 'create', 'api', '--model', 'fraud@1', '--description', 'fraud scoring'], env);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout, 'created deployment api: fraud@1 100% (revision 1)\n');
+    let shown = await status('api');
+    assert.equal(shown.revision, 1);
+    assert.deepEqual(shown.routes, [{ model: 'fraud@1', role: 'stable', weight: 100 }]);
+    assert.equal(shown.rollout, null);
+
+    const again = await runCli(['deploy', 'create', 'api', '--model', 'fraud@2'], env);
+    assert.equal(again.code, 5, again.stderr);
+    assert.match(again.stderr, /^plinth: .*\[DEPLOYMENT_ALREADY_EXISTS\]\n$/);
+
+    const switched = await runCli(['deploy', 'rollout', 'api', '--model', 'fraud@2', '--strategy', 'blue-green'], env);
+    assert.equal(switched.code, 0, switched.stderr);
+    assert.match(switched.stdout, /^started the blue-green rollout of fraud@2 on api$/m);
+    shown = await status('api');
+    assert.equal(shown.revision, 2);
+    assert.deepEqual(shown.routes, [{ model: 'fraud@2', role: 'stable', weight: 100 }]);
+    assert.equal(shown.rollout, null);
+    assert.equal(shown.last_rollout.outcome, 'promoted');
+    const answered = await infer('api', 'bg-1', 2, 3);
+    assert.equal(answered.status, 200, answered.text);
+    assert.equal(answered.headers.get('x-plinth-model'), 'fraud@2');
+    assert.deepEqual(answered.body.outputs[0].data, [6]);
+
+    const rolledBack = await runCli(['deploy', 'rollback', 'api', '--reason', 'fraud@2 flags every order'], env);
+    assert.equal(rolledBack.code, 0, rolledBack.stderr);
+    assert.equal(rolledBack.stdout, 'rolled back api: fraud@1 100% (revision 3)\n');
+    shown = await status('api');
+    assert.equal(shown.revision, 3);
+    assert.deepEqual(shown.routes, [{ model: 'fraud@1', role: 'stable', weight: 100 }]);
+    assert.equal((await infer('api', 'bg-2', 2, 3)).headers.get('x-plinth-model'), 'fraud@1');
+
+    const history = await runCli(['deploy', 'history', 'api'], env);
+    assert.equal(history.code, 0, history.stderr);
+    const lines = history.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, /^REVISION\s+ACTION\s+ACTOR\s+WHEN\s+ROUTES\s+REASON$/);
+    assert.equal(lines.length, 4, history.stdout);
+    assert.match(lines[1]!, /^3\s+\S+\s+.*fraud@1 100%\s+fraud@2 flags every order$/);
+    assert.match(lines[2]!, /^2\s+\S+\s+.*fraud@2 100%/);
+    assert.match(lines[3]!, /^1\s+\S+\s+.*fraud@1 100%/);
+    const revisions = JSON.parse((await runCli(['--json', 'deploy', 'history', 'api'], env)).stdout) as Array<{ revision: number; reason: string | null; routes: unknown }>;
+    assert.deepEqual(revisions.map((r) => r.revision), [3, 2, 1]);
+    assert.equal(revisions[0]!.reason, 'fraud@2 flags every order');
+    assert.deepEqual(revisions[1]!.routes, [{ model: 'fraud@2', role: 'stable', weight: 100 }]);
+
+    const list = await runCli(['deploy', 'list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^NAME\s+REVISION\s+ROUTES\s+ROLLOUT\s+UPDATED$/m);
+    assert.match(list.stdout, /^api\s+3\s+fraud@1 100%\s/m);
+  });
+
+  it('runs a canary and an A/B test with the flags it was given, and refuses a second rollout', async () => {
+    const created = await runCli(['deploy', 'create', 'checkout', '--model', 'fraud@1'], env);
+    assert.equal(created.code, 0, created.stderr);
+    // An hour per step and a million requests: the canary stays at its first step while we look.
+    const canary = await runCli(['deploy', 'rollout', 'checkout', '--model', 'fraud@2', '--strategy', 'canary', '--steps', '10,60,100', '--interval', '1h', '--min-requests', '1000000', '--max-error-rate', '0.02', '--max-p99-ms', '250'], env);
+    assert.equal(canary.code, 0, canary.stderr);
+    let shown = await status('checkout');
+    assert.equal(shown.revision, 2);
+    assert.deepEqual(shown.routes, [{ model: 'fraud@1', role: 'stable', weight: 90 }, { model: 'fraud@2', role: 'canary', weight: 10 }]);
+    assert.equal(shown.rollout.strategy, 'canary');
+    assert.equal(shown.rollout.state, 'progressing');
+    assert.deepEqual(shown.rollout.steps, [10, 60, 100]);
+    assert.equal(shown.rollout.step, 0);
+    assert.equal(shown.rollout.interval_seconds, 3600);
+    assert.equal(shown.rollout.min_requests, 1_000_000);
+    assert.equal(shown.rollout.analysis.max_error_rate, 0.02);
+    assert.equal(shown.rollout.analysis.max_p99_ms, 250);
+    assert.equal(shown.rollout.analysis.max_latency_ratio, 1.5, 'a threshold not given keeps the default');
+
+    const human = await runCli(['deploy', 'status', 'checkout'], env);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^rollout:\s+canary of fraud@2 against fraud@1, progressing, step 1\/3 at 10%, every 3600s/m);
+    assert.match(human.stdout, /^MODEL\s+ROLE\s+WEIGHT$/m);
+    assert.match(human.stdout, /^fraud@1\s+stable\s+90%$/m);
+    assert.match(human.stdout, /^fraud@2\s+canary\s+10%$/m);
+
+    const second = await runCli(['deploy', 'rollout', 'checkout', '--model', 'fraud@1', '--strategy', 'blue-green'], env);
+    assert.equal(second.code, 5, second.stderr);
+    assert.match(second.stderr, /\[ROLLOUT_IN_PROGRESS\]\n$/);
+    assert.equal((await status('checkout')).revision, 2, 'a refused rollout changes nothing');
+
+    const promoted = await runCli(['deploy', 'promote', 'checkout'], env);
+    assert.equal(promoted.code, 0, promoted.stderr);
+    assert.equal(promoted.stdout, 'promoted on checkout: fraud@2 100% (revision 3)\n');
+    shown = await status('checkout');
+    assert.deepEqual(shown.routes, [{ model: 'fraud@2', role: 'stable', weight: 100 }]);
+    assert.equal(shown.rollout, null);
+
+    const ab = await runCli(['deploy', 'rollout', 'checkout', '--model', 'fraud@1', '--strategy', 'ab', '--weight', '30', '--sticky-header', 'x-user-id'], env);
+    assert.equal(ab.code, 0, ab.stderr);
+    shown = await status('checkout');
+    assert.deepEqual(shown.routes, [{ model: 'fraud@2', role: 'a', weight: 70 }, { model: 'fraud@1', role: 'b', weight: 30 }]);
+    assert.deepEqual(shown.rollout.sticky, { header: 'x-user-id' });
+    const aborted = await runCli(['--json', 'deploy', 'rollback', 'checkout'], env);
+    assert.equal(aborted.code, 0, aborted.stderr);
+    assert.deepEqual(JSON.parse(aborted.stdout).routes, [{ model: 'fraud@2', role: 'stable', weight: 100 }]);
+  });
+
+  it("passes the server's refusals through as one line and an exit code", async () => {
+    const unknownVersion = await runCli(['deploy', 'rollout', 'api', '--model', 'fraud@9', '--strategy', 'blue-green'], env);
+    assert.equal(unknownVersion.code, 3, unknownVersion.stderr);
+    assert.match(unknownVersion.stderr, /^plinth: .*\[MODEL_VERSION_NOT_FOUND\]\n$/);
+    // 10 ms passes the CLI's duration check; the server wants at least 50 ms per step.
+    const tooShort = await runCli(['deploy', 'rollout', 'api', '--model', 'fraud@2', '--strategy', 'canary', '--interval', '10ms'], env);
+    assert.equal(tooShort.code, 2, tooShort.stderr);
+    assert.match(tooShort.stderr, /^plinth: .*interval_seconds.*\[VALIDATION_FAILED\]\n$/);
+    const badStrategy = await runCli(['deploy', 'rollout', 'api', '--model', 'fraud@2', '--strategy', 'rainbow'], env);
+    assert.equal(badStrategy.code, 2, badStrategy.stderr);
+    assert.match(badStrategy.stderr, /is not a strategy/);
+    const missing = await runCli(['deploy', 'status', 'nowhere'], env);
+    assert.equal(missing.code, 3, missing.stderr);
+    assert.match(missing.stderr, /\[DEPLOYMENT_NOT_FOUND\]\n$/);
+    const viewer = await server.tokenWithRole('viewer');
+    const denied = await runCli(['deploy', 'promote', 'api'], { url: server.url, token: viewer });
+    assert.equal(denied.code, 4, denied.stderr);
+    assert.equal((await status('api')).revision, 3, 'nothing refused changed the deployment');
+  });
+
+  it('exports the prediction log and sends feedback in chunks', async () => {
+    const created = await runCli(['deploy', 'create', 'labels', '--model', 'fraud@1'], env);
+    assert.equal(created.code, 0, created.stderr);
+    for (const [id, a, b] of [['p-1', 1, 2], ['p-2', 3, 4], ['p-3', 5, 6]] as const) {
+      const answered = await infer('labels', id, a, b);
+      assert.equal(answered.status, 200, answered.text);
+    }
+
+    const jsonl = await runCli(['deploy', 'predictions', 'labels'], env);
+    assert.equal(jsonl.code, 0, jsonl.stderr);
+    const rows = jsonl.stdout.trim().split('\n').map((line) => JSON.parse(line) as { request_id: string; outputs: unknown });
+    assert.deepEqual(rows.map((r) => r.request_id).sort(), ['p-1', 'p-2', 'p-3']);
+    const limited = await runCli(['deploy', 'predictions', 'labels', '--limit', '2'], env);
+    assert.equal(limited.stdout.trim().split('\n').length, 2);
+    const future = await runCli(['deploy', 'predictions', 'labels', '--since', new Date(Date.now() + 3_600_000).toISOString()], env);
+    assert.equal(future.code, 0, future.stderr);
+    assert.equal(future.stdout.trim(), '');
+
+    const csvFile = path.join(dir, 'predictions.csv');
+    const csv = await runCli(['deploy', 'predictions', 'labels', '--format', 'csv', '-o', csvFile], env);
+    assert.equal(csv.code, 0, csv.stderr);
+    const written = fs.readFileSync(csvFile, 'utf8');
+    assert.equal(csv.stdout, `wrote ${Buffer.byteLength(written)} bytes of csv to ${csvFile}\n`);
+    assert.match(written.split('\n')[0]!, /request_id/);
+    assert.equal(written.trim().split('\n').length, 4, 'a header and three rows');
+    const parquetFile = path.join(dir, 'predictions.parquet');
+    const parquet = await runCli(['deploy', 'predictions', 'labels', '--format', 'parquet', '-o', parquetFile], env);
+    assert.equal(parquet.code, 0, parquet.stderr);
+    assert.equal(fs.readFileSync(parquetFile).subarray(0, 4).toString(), 'PAR1');
+
+    const labels = path.join(dir, 'labels.csv');
+    fs.writeFileSync(labels, 'request_id,label\np-1,1\np-2,0\nnever-seen,1\n');
+    const first = await runCli(['deploy', 'feedback', 'labels', labels], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout, '3 labels sent to labels in 1 request: 2 accepted, 0 unchanged, 1 unknown\nunknown request ids: never-seen\n');
+    const strict = await runCli(['deploy', 'feedback', 'labels', labels, '--strict'], env);
+    assert.equal(strict.code, 3, strict.stderr);
+    assert.match(strict.stdout, /: 0 accepted, 2 unchanged, 1 unknown\n/);
+    assert.equal(strict.stderr, 'plinth: 1 of 3 request ids are not in the prediction log of labels\n');
+
+    // 10,001 items: two requests; p-3 is the only known id and comes last, in the second request.
+    const many = path.join(dir, 'many.jsonl');
+    const lines: string[] = [];
+    for (let i = 0; i < 10_000; i++) lines.push(JSON.stringify({ request_id: `unknown-${i}`, label: i % 2 }));
+    lines.push(JSON.stringify({ request_id: 'p-3', label: 1 }));
+    fs.writeFileSync(many, lines.join('\n') + '\n');
+    const chunked = await runCli(['--json', 'deploy', 'feedback', 'labels', many], env);
+    assert.equal(chunked.code, 0, chunked.stderr);
+    const totals = JSON.parse(chunked.stdout);
+    assert.equal(totals.items, 10_001);
+    assert.equal(totals.requests, 2);
+    assert.equal(totals.accepted, 1);
+    assert.equal(totals.unknown, 10_000);
+    assert.equal(totals.unknown_ids.length, 10_000);
+
+    const joined = await runCli(['deploy', 'predictions', 'labels'], env);
+    const byId = new Map(joined.stdout.trim().split('\n').map((line) => {
+      const row = JSON.parse(line) as { request_id: string; label?: unknown };
+      return [row.request_id, row.label] as const;
+    }));
+    assert.deepEqual([byId.get('p-1'), byId.get('p-2'), byId.get('p-3')], [1, 0, 1]);
+
+    const badLine = path.join(dir, 'bad.jsonl');
+    fs.writeFileSync(badLine, '{"request_id":"p-1","label":0}\n{"request_id":\n');
+    const refused = await runCli(['deploy', 'feedback', 'labels', badLine], env);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /line 2 is not JSON/);
+    const after = await runCli(['deploy', 'predictions', 'labels'], env);
+    assert.match(after.stdout, /"request_id":"p-1"[^\n]*"label":1/, 'nothing of a refused file was sent');
   });
 });

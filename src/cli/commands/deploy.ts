@@ -370,10 +370,11 @@ function rolloutSummary(rollout: RolloutState | null): string {
   return parts.join(', ');
 }
 
-const show = (x: unknown) => (typeof x === 'number' ? String(Number(x.toPrecision(6))) : x === null || x === undefined ? '' : String(x));
+const show = (x: unknown): string =>
+  typeof x === 'number' ? String(Number(x.toPrecision(6))) : x === null || x === undefined ? '' : typeof x === 'object' ? JSON.stringify(x) : String(x);
 
 function checksTable(analysis: LastAnalysis): string {
-  let text = `analysis${analysis.at ? ` at ${formatTime(analysis.at)}` : ''}: ${analysis.verdict ?? ''}\n`;
+  let text = `canary analysis${analysis.at ? ` at ${formatTime(analysis.at)}` : ''}: ${analysis.verdict ?? ''}\n`;
   if (analysis.checks && analysis.checks.length > 0) {
     text += formatTable(analysis.checks, [
       { header: 'check', value: (c) => c.name },
@@ -386,9 +387,23 @@ function checksTable(analysis: LastAnalysis): string {
   return text;
 }
 
-/** Scalar fields of an object as a record; nested values as JSON. */
-function scalars(title: string, value: Record<string, unknown>): string {
-  return `${title}:\n${formatRecord(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'number' ? show(v) : v])))}`;
+const isRowList = (v: unknown): v is Array<Record<string, unknown>> =>
+  Array.isArray(v) && v.length > 0 && v.every((row) => typeof row === 'object' && row !== null && !Array.isArray(row));
+
+/**
+ * A comparison (A/B tests, shadow) whatever its fields: scalars as `key: value` lines, lists of
+ * objects (the A/B tests) as tables with a column per key, anything else as JSON.
+ */
+function comparison(title: string, value: Record<string, unknown>): string {
+  const entries = Object.entries(value);
+  const flat = entries.filter(([, v]) => !isRowList(v));
+  let text = `${title}:\n${flat.length > 0 ? formatRecord(Object.fromEntries(flat.map(([k, v]) => [k, show(v)]))) : ''}`;
+  for (const [key, rows] of entries) {
+    if (!isRowList(rows)) continue;
+    const keys = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+    text += `${key}:\n${formatTable(rows, keys.map((k) => ({ header: k.replaceAll('_', ' '), value: (row: Record<string, unknown>) => show(row[k]) })))}`;
+  }
+  return text;
 }
 
 /**
@@ -426,8 +441,8 @@ export function describeDeployment(d: Deployment, analysis?: DeploymentAnalysis 
   }
   const checks = (typeof analysis === 'object' ? analysis.canary : null) ?? d.rollout?.last_analysis;
   if (checks) text += `\n${checksTable(checks)}`;
-  if (typeof analysis === 'object' && analysis.ab) text += `\n${scalars('A/B comparison', analysis.ab)}`;
-  if (typeof analysis === 'object' && analysis.shadow) text += `\n${scalars('shadow comparison', analysis.shadow)}`;
+  if (typeof analysis === 'object' && analysis.ab) text += `\n${comparison('A/B comparison', analysis.ab)}`;
+  if (typeof analysis === 'object' && analysis.shadow) text += `\n${comparison('shadow comparison', analysis.shadow)}`;
   return text;
 }
 
@@ -540,7 +555,7 @@ export function registerDeployCommands(program: Command): void {
     .action(async (name: string, options: RolloutFlags, command: Command) => {
       const body = rolloutBody(options);
       const updated = await clientFor(command).request<Deployment>('POST', `${deploymentPath(name)}/rollout`, { json: body });
-      emit(wantsJson(command), updated, () => `started a ${body.strategy} rollout of ${updated.rollout?.model ?? options.model} on ${updated.name}\n${describeDeployment(updated)}`);
+      emit(wantsJson(command), updated, () => `started the ${body.strategy} rollout of ${updated.rollout?.model ?? updated.last_rollout?.model ?? options.model} on ${updated.name}\n${describeDeployment(updated)}`);
     });
 
   deploy
