@@ -12,6 +12,7 @@ import { registerPredictCommand } from './commands/predict.js';
 import { registerRunsCommands } from './commands/runs.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerTokenCommands } from './commands/tokens.js';
+import { registerTrainCommands } from './commands/train.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 
 const program = new Command();
@@ -31,6 +32,7 @@ registerDeployCommands(program);
 registerDatasetsCommands(program);
 registerDriftCommands(program);
 registerRunsCommands(program);
+registerTrainCommands(program);
 registerTokenCommands(program);
 
 try {

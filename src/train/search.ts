@@ -61,6 +61,8 @@ export interface SearchOptions {
   pruner?: MedianPrunerOptions;
   /** Trials of an earlier run of the same search (resume): not repeated, numbered on from. */
   history?: Trial[];
+  /** The smallest number a new trial may take (numbers of interrupted trials not in `history`). @default 0 */
+  firstTrialNumber?: number;
   /** When true, `report` throws {@link TrialPruned} instead of returning true. @default false */
   throwOnPrune?: boolean;
   /** Called before each trial's objective, with its number and parameters. */
@@ -147,7 +149,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
   const random = new Random(options.seed ?? 0);
   // Random draws of earlier trials are skipped so a resumed search draws what the uninterrupted one would have.
   if (options.sampler === 'random') for (let i = 0; i < history.length; i++) for (const spec of Object.values(space)) sampleUniform(spec, random);
-  let nextNumber = history.reduce((n, t) => Math.max(n, t.number + 1), 0);
+  let nextNumber = history.reduce((n, t) => Math.max(n, t.number + 1), options.firstTrialNumber ?? 0);
   let gridIndex = 0;
 
   while (trials.length < options.trials) {
