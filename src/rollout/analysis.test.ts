@@ -114,6 +114,13 @@ test('PSI on hand-made bins and the KS test beside it', () => {
   const same = predictionShift(reference, reference)!;
   assert.equal(same.psi, 0);
   assert.equal(same.ks_statistic, 0);
+  assert.equal(shift.ks_method, 'exact');
+  // Beyond 10⁶ pairs with unequal sizes, scipy's method='asymp': ks_2samp(arange(1200), 0.9·arange(1500) + 50,
+  // method='asymp') gives D = 0.14866666666666667, p = 2.4758900258557453e-13 (the exact p is 2.6154e-13)
+  const big = predictionShift(Array.from({ length: 1200 }, (_, i) => i), Array.from({ length: 1500 }, (_, i) => 0.9 * i + 50))!;
+  assert.equal(big.ks_method, 'asymptotic');
+  close(big.ks_statistic, 0.14866666666666667, 1e-12, 'D');
+  close(big.ks_p_value, 2.4758900258557453e-13, 1e-6, 'asymptotic p');
   assert.equal(predictionShift([], reference), null);
   assert.equal(predictionShift([Number.NaN], reference), null);
 });

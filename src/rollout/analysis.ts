@@ -3,7 +3,7 @@
 // prediction shift and quality checks), the A/B tests on the difference between two variants
 // (two-proportion z-tests, Welch's t-tests) and the shadow comparison (agreement, PSI, KS).
 // Pure and synchronous; p-values come from src/monitor's special functions.
-import { PSI_EPSILON, binnedProportions, ksTwoSampleSorted, normalSf, numericSample, studentTSf } from '../monitor/index.js';
+import { PSI_EPSILON, binnedProportions, ksStatisticSorted, ksTwoSampleSorted, kstwoSf, normalSf, numericSample, studentTSf } from '../monitor/index.js';
 import { type LabelledPrediction, type Moments, type ShadowStats, type VariantStats } from './variant-stats.js';
 
 export type QualityMetric = 'accuracy' | 'mae';
@@ -63,9 +63,11 @@ export interface PredictionShift {
   psi: number;
   bins: number;
   binning: string;
-  /** Two-sample Kolmogorov–Smirnov D and its p-value (scipy.stats.ks_2samp, method 'auto'). */
+  /** Two-sample Kolmogorov–Smirnov D and its p-value (scipy.stats.ks_2samp). */
   ks_statistic: number;
   ks_p_value: number;
+  /** 'exact' (method='auto' below KS_EXACT_MAX_PAIRS) or 'asymptotic' (method='asymp'). */
+  ks_method: 'exact' | 'asymptotic';
   reference_n: number;
   current_n: number;
 }
@@ -141,6 +143,13 @@ export interface TestResult {
   df: number | null;
 }
 
+/**
+ * Above n₁·n₂ = 10⁶ pairs (and unequal sizes) the KS p-value is scipy's method='asymp',
+ * kstwo.sf(D, round(n₁n₂/(n₁+n₂))): the exact lattice recursion costs O(n₁·n₂·D) and took close to a
+ * second at 10000 × 9999, too long for an analysis that runs on the server's event loop every tick.
+ * Equal sizes stay exact at any n (that recursion is O(n)).
+ */
+export const KS_EXACT_MAX_PAIRS = 1_000_000;
 export const DEFAULT_ERROR_RATE_MARGIN = 0.01;
 export const DEFAULT_LATENCY_FLOOR_MS = 5;
 export const DEFAULT_MIN_PREDICTIONS = 100;
@@ -202,8 +211,17 @@ export function predictionShift(reference: ArrayLike<number>, current: ArrayLike
     const q = c[i]! === 0 ? PSI_EPSILON : c[i]!;
     psi += (q - p) * Math.log(q / p);
   }
-  const ks = ksTwoSampleSorted(ref.sorted, cur.sorted);
-  return { psi, bins: r.length, binning, ks_statistic: ks.statistic, ks_p_value: ks.pValue, reference_n: ref.sorted.length, current_n: cur.sorted.length };
+  const n1 = ref.sorted.length;
+  const n2 = cur.sorted.length;
+  let ks: { statistic: number; pValue: number; method: 'exact' | 'asymptotic' };
+  if (n1 === n2 || n1 * n2 <= KS_EXACT_MAX_PAIRS) {
+    ks = ksTwoSampleSorted(ref.sorted, cur.sorted);
+  } else {
+    const d = ksStatisticSorted(ref.sorted, cur.sorted);
+    const en = Math.round((n1 * n2) / (n1 + n2));
+    ks = { statistic: d, pValue: Math.min(1, Math.max(0, kstwoSf(en, d))), method: 'asymptotic' };
+  }
+  return { psi, bins: r.length, binning, ks_statistic: ks.statistic, ks_p_value: ks.pValue, ks_method: ks.method, reference_n: n1, current_n: n2 };
 }
 
 /** A label as a number (finite numbers; booleans and 'true'/'false' as 1/0; numeric strings), a class name (other strings), or null. */
