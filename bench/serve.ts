@@ -22,113 +22,19 @@
 //
 // Environment: BENCH_SECONDS (measured seconds per phase, default 3), BENCH_WARMUP_SECONDS (default 1),
 // BENCH_REPEATS (default 3).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mlpModel, seededRandom } from '../src/onnx/index.js';
-import { runLoad, type LoadResult } from './load-generator.js';
+import { call, medianPhase, measure, MEASURE_MS, registerModel, REPEATS, residentBytes, setBatching, startChild, startServer, stopChild, WARMUP_MS, type Child, type Phase } from './harness.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const MEASURE_MS = Number(process.env.BENCH_SECONDS ?? 3) * 1000;
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1) * 1000;
 const CONCURRENCY = [1, 32, 64];
 const INPUTS = 30;
 const HIDDEN = 64;
 const MEMORY_MODELS = 10;
-const TOKEN = 'bench-serve-admin-token-0123456789';
 const MODEL = 'bench-mlp';
-
-interface Child {
-  process: ChildProcess;
-  url: string;
-}
-
-/** Starts a node child process and resolves once it prints `serving on URL`. */
-function startChild(args: string[], env: Record<string, string> = {}): Promise<Child> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /serving on (http:\/\/[^\s]+)/i.exec(out);
-      if (match) resolve({ process: child, url: match[1]!.replace(/\/$/, '') });
-    });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before serving: ${out}`)));
-  });
-}
-
-async function stopChild(child: Child): Promise<void> {
-  if (child.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.process.once('exit', resolve));
-  child.process.kill('SIGTERM');
-  await exited;
-}
-
-function startServer(dataDir: string): Promise<Child> {
-  return startChild(['dist/plinth.mjs', 'server', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { PLINTH_ADMIN_TOKEN: TOKEN, MALLOC_MMAP_THRESHOLD_: '131072' });
-}
-
-const auth = { authorization: `Bearer ${TOKEN}` };
-
-async function call(url: string, method: string, pathname: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(url + pathname, {
-    method,
-    headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${pathname}: HTTP ${response.status} ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : undefined;
-}
-
-async function registerModel(url: string, name: string, bytes: Uint8Array): Promise<void> {
-  const form = new FormData();
-  form.set('artifact', new Blob([bytes]), `${name}.onnx`);
-  const response = await fetch(`${url}/api/v1/models/${name}/versions`, { method: 'POST', headers: auth, body: form });
-  if (response.status !== 201) throw new Error(`registering ${name}: HTTP ${response.status} ${await response.text()}`);
-}
-
-/** Turns dynamic batching on or off for a model (the engine's per-model serving config). */
-async function setBatching(url: string, name: string, enabled: boolean, runtime = 'auto'): Promise<void> {
-  await call(url, 'PUT', `/api/v1/models/${name}/serving-config`, { runtime, batching: { enabled } });
-}
-
-/** Resident set size of a process, bytes (Linux /proc). */
-function residentBytes(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  return match ? Number(match[1]) * 1024 : Number.NaN;
-}
-
-/** CPU seconds (user + system) a process has used so far (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-}
-
-interface Phase extends LoadResult {
-  /** Cores the server process used during the measured window. */
-  serverCpu: number;
-  /** Server CPU time per completed request in the measured window, µs: robust to other load on the machine. */
-  cpuPerRequest: number;
-}
-
-async function measure(target: Child, pathname: string, body: string, concurrency: number): Promise<Phase> {
-  const pid = target.process.pid!;
-  let cpuStart = 0;
-  let cpuEnd = 0;
-  const result = await runLoad({
-    url: target.url, method: 'POST', path: pathname, body, headers: auth, concurrency, warmupMs: WARMUP_MS, durationMs: MEASURE_MS,
-    onWindow: (edge) => (edge === 'start' ? (cpuStart = cpuSeconds(pid)) : (cpuEnd = cpuSeconds(pid))),
-  });
-  const serverSeconds = cpuEnd - cpuStart;
-  const failed = Object.values(result.errors).reduce((a, b) => a + b, 0);
-  if (failed > 0) console.log(`    ! ${failed} responses were not 200: ${JSON.stringify(result.errors)}`);
-  return { ...result, serverCpu: serverSeconds / (MEASURE_MS / 1000), cpuPerRequest: (serverSeconds / Math.max(1, result.requests)) * 1e6 };
-}
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const fmt = (n: number, digits = 0) => n.toFixed(digits);
@@ -174,26 +80,6 @@ interface Row {
   floor: Phase;
   unbatched: Phase;
   batched: Phase;
-}
-
-/** The median of each figure over the rounds (each figure on its own). */
-function medianPhase(phases: Phase[]): Phase {
-  const median = (pick: (p: Phase) => number) => {
-    const sorted = phases.map(pick).sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
-  };
-  const errors: Record<string, number> = {};
-  for (const p of phases) for (const [status, n] of Object.entries(p.errors)) errors[status] = (errors[status] ?? 0) + n;
-  return {
-    requests: median((p) => p.requests),
-    errors,
-    throughput: median((p) => p.throughput),
-    p50: median((p) => p.p50),
-    p99: median((p) => p.p99),
-    generatorCpu: median((p) => p.generatorCpu),
-    serverCpu: median((p) => p.serverCpu),
-    cpuPerRequest: median((p) => p.cpuPerRequest),
-  };
 }
 
 // The runtime of the batching phase: auto (the engine's choice by measurement), inline or worker.
