@@ -180,6 +180,8 @@ test('canary: fails at once when its errors alone exceed max error rate × min r
   assert.equal(errorRate.value, 0.6);
   assert.equal(errorRate.threshold, 0.05);
   assert.match(errorRate.detail, /6 errors already exceed 5 of the first 100 requests/);
+  // Only the error rate is reported as failed (the failed checks become the rollback's reason).
+  assert.deepEqual(result.checks.filter((c) => !c.passed).map((c) => c.name), ['error_rate']);
   // A canary that fails every request is rolled back as soon as it shows more than 5 errors.
   assert.equal(analyseCanary(stable, window({ requests: 6, errors: 6 }), OPTIONS).verdict, 'fail');
 });

@@ -319,14 +319,14 @@ export function analyseCanary(stable: VariantStats, canary: VariantStats, option
   const enough = canary.requests >= options.minRequests;
   const checks: AnalysisCheck[] = [];
 
-  checks.push(check('requests', canary.requests, options.minRequests, enough, `${canary.requests} canary requests of the ${options.minRequests} a step needs`));
-
   // Error rate.
   const stableCounts = stable.requests >= options.minRequests && stable.requests > 0;
   const errorThreshold = stableCounts ? Math.max(options.maxErrorRate, stable.errorRate + margin) : options.maxErrorRate;
   const thresholdSource = errorThreshold > options.maxErrorRate ? ` (the stable's ${pct(stable.errorRate)} + ${pct(margin)})` : '';
   // Below the minimum, errors alone beyond threshold × minRequests already decide: the rate cannot come back under the limit by then.
   const earlyFail = !enough && canary.errors > errorThreshold * options.minRequests;
+  // The count is not what fails an early failure: keep it out of the failed checks (they become the rollback's reason).
+  checks.push(check('requests', canary.requests, options.minRequests, enough || earlyFail, `${canary.requests} canary requests of the ${options.minRequests} a step needs${earlyFail ? ' (not awaited: the error rate already fails)' : ''}`));
   if (canary.requests === 0) {
     checks.push(skip('error_rate', errorThreshold, 'no canary requests yet'));
   } else {
