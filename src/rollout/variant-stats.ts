@@ -218,7 +218,7 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 /**
  * One analysis window of one variant's traffic: request and error counts, latency quantiles and
  * moments, prediction moments, a uniform reservoir of predictions and the most recent
- * (request id, prediction) pairs. Memory is fixed at construction (about 140 kB with the defaults).
+ * (request id, prediction) pairs. Memory is fixed at construction (about 180 kB with the defaults).
  */
 export class VariantStats {
   /** Window start, ms since the epoch (as the caller's clock gives it). */
