@@ -278,7 +278,7 @@ const NO_PROGRESS: Progress = { increment() {}, stop() {} };
 
 function progress(enabled: boolean, format: string, total: number, payload: Record<string, unknown> = {}): Progress {
   if (!enabled || process.stderr.isTTY !== true || total <= 0) return NO_PROGRESS;
-  const bar = new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true, etaBuffer: 20, clearOnComplete: false }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true, etaBuffer: 100, clearOnComplete: false }, cliProgress.Presets.shades_classic);
   bar.start(total, 0, payload);
   return { increment: (by = 1, p) => bar.increment(by, p), stop: () => bar.stop() };
 }
@@ -719,6 +719,10 @@ function commonOptions(command: Command): Command {
     .option('--experiment <name>', 'the experiment to log runs in (created if needed)');
 }
 
+/**
+ * Adds `train` and `search` to the program. Bad input throws PlinthError INVALID_ARGUMENT (exit
+ * code 2) before any training or tracking; `--resume` of an unknown run gives RUN_NOT_FOUND (3).
+ */
 export function registerTrainCommands(program: Command): void {
   commonOptions(program.command('train').description('train a model on a CSV or Parquet file, evaluate it, export it to ONNX, optionally register it'))
     .option('--out <file.onnx>', 'write the ONNX model here')
