@@ -173,6 +173,39 @@ for (const backend of BACKENDS) {
       assert.deepEqual(promoted.body.routes, [{ model: 'fraud@2', role: 'stable', weight: 100 }]);
     });
 
+    test('routes set by hand: a fixed split whose weights must add up to 100', async () => {
+      const created = await server.request('POST', '/api/v1/deployments', { json: { name: 'manual', routes: [{ model: 'fraud@champion', weight: 80 }, { model: 'fraud@2', weight: 20 }] } });
+      assert.equal(created.status, 201, created.text);
+      assert.deepEqual(created.body.routes, [{ model: 'fraud@1', role: 'stable', weight: 80 }, { model: 'fraud@2', role: 'split', weight: 20 }]);
+      const bad: Array<[unknown, number, string]> = [
+        [{ routes: [{ model: 'fraud@1', weight: 60 }, { model: 'fraud@2', weight: 30 }] }, 400, 'INVALID_ROUTES'],
+        [{ routes: [{ model: 'fraud@1', weight: 50 }, { model: 'fraud@1', weight: 50 }] }, 400, 'INVALID_ROUTES'],
+        [{ routes: [{ model: 'fraud@1', weight: 0 }, { model: 'fraud@2', weight: 100 }] }, 400, 'INVALID_ROUTES'],
+        [{ routes: [{ model: 'fraud@1', weight: 50 }, { model: 'fraud@8', weight: 50 }] }, 404, 'MODEL_VERSION_NOT_FOUND'],
+        [{ routes: [] }, 400, 'VALIDATION_FAILED'],
+      ];
+      for (const [json, status, code] of bad) {
+        const response = await server.request('PUT', '/api/v1/deployments/manual/routes', { json });
+        assert.equal(response.status, status, `${JSON.stringify(json)}: ${response.text}`);
+        assert.equal(response.body.error.code, code, response.text);
+      }
+      const both = await server.request('POST', '/api/v1/deployments', { json: { name: 'manual-both', model: 'fraud@1', routes: [{ model: 'fraud@1', weight: 100 }] } });
+      assert.equal(both.status, 400, both.text);
+      const unchanged = await server.request('GET', '/api/v1/deployments/manual');
+      assert.equal(unchanged.body.revision, 1);
+      const set = await server.request('PUT', '/api/v1/deployments/manual/routes', { json: { routes: [{ model: 'fraud@2', weight: 50 }, { model: 'fraud@1', weight: 50 }] } });
+      assert.equal(set.status, 200, set.text);
+      assert.equal(set.body.revision, 2);
+      assert.deepEqual(set.body.routes, [{ model: 'fraud@2', role: 'stable', weight: 50 }, { model: 'fraud@1', role: 'split', weight: 50 }]);
+      let onTwo = 0;
+      for (let i = 0; i < 20; i++) {
+        const answer = await server.request('POST', '/v2/models/manual/infer', { json: oipBody([0, 0, 0, 0]) });
+        if (answer.headers.get('x-plinth-model') === 'fraud@2') onTwo++;
+      }
+      assert.equal(onTwo, 10, 'a 50/50 split alternates exactly');
+      await server.request('POST', '/api/v1/deployments/manual/rollout', { json: { model: 'fraud@1', strategy: 'ab' } }).then((r) => assert.equal(r.status, 400, r.text));
+    });
+
     test('A/B assignment is sticky by header and by input field', async () => {
       await server.request('POST', '/api/v1/deployments', { json: { name: 'sticky', model: 'fraud@1' } });
       const rollout = await server.request('POST', '/api/v1/deployments/sticky/rollout', { json: { model: 'fraud@2', strategy: 'ab', weight: 50, sticky: { header: 'x-user-id' } } });

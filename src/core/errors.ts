@@ -66,6 +66,7 @@ export const ERROR_CODES = Object.freeze({
   // deployments, prediction log and feedback
   DEPLOYMENT_NOT_FOUND: { status: 404, description: 'No deployment with that name.' },
   DEPLOYMENT_ALREADY_EXISTS: { status: 409, description: 'A deployment with that name already exists.' },
+  INVALID_ROUTES: { status: 400, description: "A deployment's routes are malformed: weights that do not add up to 100, a version listed twice, none at all." },
   INVALID_ROLLOUT: { status: 400, description: 'A rollout request is malformed: a field that does not belong to the strategy, steps that do not rise to 100, a bad sticky key.' },
   ROLLOUT_IN_PROGRESS: { status: 409, description: 'The deployment has a rollout in progress: promote it or roll it back first.' },
   NO_ROLLOUT_IN_PROGRESS: { status: 409, description: 'The deployment has no rollout in progress to promote.' },

@@ -24,11 +24,14 @@ import type { DeploymentTable, LiveDeployment } from './gateway.js';
 import {
   abort,
   checkRolloutRequest,
+  initialSpec,
+  manualRoutes,
   nextStep,
   promote,
   sameRoutes,
   startRollout,
   type AnalysisResult,
+  type Route,
   type RolloutRequest,
 } from './spec.js';
 import type { LabelledPrediction } from './variant-stats.js';
@@ -93,14 +96,32 @@ export class RolloutController {
   }
 
   /**
-   * Creates a deployment serving `model` (pinned to the version it names now), loading it first.
-   * @throws PlinthError DEPLOYMENT_ALREADY_EXISTS, model reference errors, INVALID_ROLLOUT when it cannot be loaded.
+   * Creates a deployment serving `model`, or `routes` with weights (each pinned to the version it
+   * names now and loaded first).
+   * @throws PlinthError DEPLOYMENT_ALREADY_EXISTS, INVALID_ROUTES, model reference errors, INVALID_ROLLOUT when a version cannot be loaded.
    */
-  async create(actor: Actor, input: { name: string; model: string; description?: string }): Promise<Deployment> {
-    const model = await this.pin(input.model);
-    const deployment = await createDeployment(this.options.db, actor, { ...input, model });
+  async create(actor: Actor, input: { name: string; model?: string; routes?: Array<{ model: string; weight: number }>; description?: string }): Promise<Deployment> {
+    if ((input.model === undefined) === (input.routes === undefined)) throw new PlinthError('INVALID_ROUTES', 'give either model (all traffic to one version) or routes ([{model, weight}])');
+    const routes = input.routes ? await this.pinRoutes(input.routes) : initialSpec(await this.pin(input.model!)).routes;
+    const deployment = await createDeployment(this.options.db, actor, { name: input.name, routes, ...(input.description !== undefined ? { description: input.description } : {}) });
     this.options.table.apply(deployment);
     return deployment;
+  }
+
+  /**
+   * Sets a deployment's routes by hand (a fixed split); refused while a rollout is in progress.
+   * @throws PlinthError DEPLOYMENT_NOT_FOUND, ROLLOUT_IN_PROGRESS, INVALID_ROUTES, model reference errors.
+   */
+  async setRoutes(actor: Actor, name: string, routes: Array<{ model: string; weight: number }>): Promise<Deployment> {
+    const current = await getDeployment(this.options.db, name);
+    if (current.rollout) throw inProgress(current);
+    const pinned = await this.pinRoutes(routes);
+    const deployment = await changeDeployment(this.options.db, actor, name, 'update', (latest) => {
+      if (latest.rollout) throw inProgress(latest);
+      return { spec: { routes: pinned, rollout: null, last_rollout: latest.last_rollout } };
+    });
+    this.options.table.apply(deployment!);
+    return deployment!;
   }
 
   /**
@@ -288,6 +309,14 @@ export class RolloutController {
       return label === undefined || r.prediction === null ? [] : [{ prediction: r.prediction, label: Array.isArray(label) ? label[0] : label }];
     });
     return { stable: join(recentA), canary: join(recentB) };
+  }
+
+  /** Checks hand-given routes, pinning and loading each version. */
+  private async pinRoutes(routes: Array<{ model: string; weight: number }>): Promise<Route[]> {
+    manualRoutes(routes);
+    const pinned: Array<{ model: string; weight: number }> = [];
+    for (const route of routes) pinned.push({ model: await this.pin(route.model), weight: route.weight });
+    return manualRoutes(pinned);
   }
 
   /** Resolves a reference to the version it names now (`name@N`) and loads it. */

@@ -5,7 +5,7 @@
 import { appendAudit, type Actor } from '../auth/index.js';
 import { assertValidName, newId, nowMs, PlinthError } from '../core/index.js';
 import { isUniqueViolation, type Db, type Queryable } from '../store/index.js';
-import { initialSpec, type DeploymentSpec } from './spec.js';
+import type { DeploymentSpec, Route } from './spec.js';
 
 /** A deployment as the API shows it. */
 export interface Deployment extends DeploymentSpec {
@@ -75,12 +75,12 @@ async function writeRevision(q: Queryable, deploymentId: string, revision: numbe
 }
 
 /**
- * Creates a deployment routing all traffic to `model` (a pinned `name@N`).
+ * Creates a deployment routing to pinned `name@N` versions: all traffic to `model`, or the given routes.
  * @throws PlinthError INVALID_ARGUMENT (bad name), DEPLOYMENT_ALREADY_EXISTS
  */
-export async function createDeployment(db: Db, actor: Actor, input: { name: string; model: string; description?: string }): Promise<Deployment> {
+export async function createDeployment(db: Db, actor: Actor, input: { name: string; routes: Route[]; description?: string }): Promise<Deployment> {
   assertValidName(input.name, 'deployment name');
-  const spec = initialSpec(input.model);
+  const spec: DeploymentSpec = { routes: input.routes, rollout: null, last_rollout: null };
   const now = nowMs();
   const row: Row = {
     id: newId(),
@@ -96,7 +96,7 @@ export async function createDeployment(db: Db, actor: Actor, input: { name: stri
     await db.transaction().execute(async (trx) => {
       await trx.insertInto('deployments').values(row).execute();
       await writeRevision(trx, row.id, 1, 'create', null, spec, actor, now);
-      await appendAudit(trx, actor, { action: 'deployment.create', resourceType: 'deployment', resourceId: input.name, details: { model: input.model, revision: 1 } });
+      await appendAudit(trx, actor, { action: 'deployment.create', resourceType: 'deployment', resourceId: input.name, details: { routes: input.routes, revision: 1 } });
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw new PlinthError('DEPLOYMENT_ALREADY_EXISTS', `a deployment named ${JSON.stringify(input.name)} already exists`);

@@ -1,7 +1,7 @@
 // Public API of the rollout area: deployments (stable names routing to model versions by weight),
 // rollout strategies (canary with automatic analysis and rollback, A/B, shadow, blue-green), their
 // revisions, the live gateway the serving routes call, and the HTTP routes.
-export { STRATEGIES, CANARY_DEFAULTS, initialSpec, stableModel, checkRolloutRequest } from './spec.js';
+export { STRATEGIES, CANARY_DEFAULTS, initialSpec, manualRoutes, stableModel, checkRolloutRequest } from './spec.js';
 export type { Strategy, Route, RouteRole, CanaryThresholds, AnalysisCheck, AnalysisResult, Rollout, RolloutEnd, DeploymentSpec, RolloutRequest, Sticky } from './spec.js';
 export { createDeployment, getDeployment, listDeployments, deleteDeployment, changeDeployment, listRevisions } from './deployments.js';
 export type { Deployment, DeploymentRevision } from './deployments.js';

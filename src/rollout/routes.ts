@@ -16,11 +16,17 @@ const Name = Type.String({ maxLength: 1024 });
 const Params = Type.Object({ name: Name });
 const ModelReference = Type.String({ minLength: 1, maxLength: 1024, description: 'name, name@N or name@alias; pinned to the version it names now' });
 
+const Routes = Type.Array(Type.Object({
+  model: ModelReference,
+  weight: Type.Number({ description: 'percent of requests; the weights add up to 100' }),
+}, { additionalProperties: false }), { minItems: 1, maxItems: 16, description: 'a fixed split; the first route is the stable one' });
+
 const CreateBody = Type.Object({
   name: Name,
-  model: ModelReference,
+  model: Type.Optional(ModelReference),
+  routes: Type.Optional(Routes),
   description: Type.Optional(Type.String({ maxLength: 10_000 })),
-}, { additionalProperties: false });
+}, { additionalProperties: false, description: 'either model (all traffic to one version) or routes' });
 
 const Percent = (description: string) => Type.Number({ exclusiveMinimum: 0, maximum: 100, description });
 
@@ -81,6 +87,11 @@ export const deploymentRoutes: FastifyPluginAsync<DeploymentRoutesOptions> = asy
     await controller.delete(actorOf(request), checkName(request.params.name));
     return reply.code(204).send();
   });
+
+  app.put('/deployments/:name/routes', {
+    config: { permission: 'write' },
+    schema: { tags: ['deployments'], summary: 'Set the routes by hand: a fixed split of versions by weight (not while a rollout runs)', params: Params, body: Type.Object({ routes: Routes }, { additionalProperties: false }) },
+  }, async (request) => controller.setRoutes(actorOf(request), checkName(request.params.name), request.body.routes));
 
   app.post('/deployments/:name/rollout', {
     config: { permission: 'write' },

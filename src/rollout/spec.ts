@@ -9,10 +9,11 @@ export const STRATEGIES = Object.freeze(['canary', 'ab', 'shadow', 'blue-green']
 export type Strategy = (typeof STRATEGIES)[number];
 
 /**
- * A route's part: `stable` serves what is not sent elsewhere; `canary` the version under a canary;
- * `a`/`b` the two arms of an A/B test; `shadow` gets copies of requests (weight = percent mirrored).
+ * A route's part: `stable` serves what is not sent elsewhere; `split` another version given a share
+ * by hand; `canary` the version under a canary; `a`/`b` the two arms of an A/B test; `shadow` gets
+ * copies of requests (weight = percent mirrored).
  */
-export type RouteRole = 'stable' | 'canary' | 'a' | 'b' | 'shadow';
+export type RouteRole = 'stable' | 'split' | 'canary' | 'a' | 'b' | 'shadow';
 
 export interface Route {
   /** A pinned model version, `name@N`. */
@@ -134,6 +135,25 @@ function invalid(message: string): PlinthError {
 /** The spec of a new deployment: one stable route. */
 export function initialSpec(model: string): DeploymentSpec {
   return { routes: [{ model, role: 'stable', weight: 100 }], rollout: null, last_rollout: null };
+}
+
+/**
+ * Routes given by hand (`[{model, weight}]`, models already pinned): the first is the stable route,
+ * the others `split`. Weights are whole or fractional percentages above 0 that add up to 100.
+ * @throws PlinthError INVALID_ROUTES naming the problem.
+ */
+export function manualRoutes(routes: ReadonlyArray<{ model: string; weight: number }>): Route[] {
+  if (routes.length === 0) throw new PlinthError('INVALID_ROUTES', 'routes must list at least one {model, weight}');
+  const seen = new Set<string>();
+  let total = 0;
+  for (const [i, route] of routes.entries()) {
+    if (!(route.weight > 0 && route.weight <= 100)) throw new PlinthError('INVALID_ROUTES', `routes[${i}].weight must be a percentage above 0 and at most 100, got ${route.weight}`);
+    if (seen.has(route.model)) throw new PlinthError('INVALID_ROUTES', `routes[${i}]: ${route.model} is listed twice`);
+    seen.add(route.model);
+    total += route.weight;
+  }
+  if (Math.abs(total - 100) > 1e-9) throw new PlinthError('INVALID_ROUTES', `route weights must add up to 100, they add up to ${Math.round(total * 1e6) / 1e6}`);
+  return routes.map((route, i) => ({ model: route.model, role: i === 0 ? 'stable' : 'split', weight: route.weight }));
 }
 
 /** The stable route's model (`name@N`). Every spec has one. */
