@@ -408,7 +408,8 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (fastify, o
   };
 
   const infer = async (request: FastifyRequest, reply: FastifyReply, m: string, v: string | undefined, body: unknown) => {
-    const routed = v === undefined && gateway ? gateway.route(m, routingContext(request, body)) : null;
+    // Model names skip building a routing context: only deployments read one.
+    const routed = v === undefined && gateway && gateway.stableReference(m) !== null ? gateway.route(m, routingContext(request, body)) : null;
     const decoded: { feeds: TensorMap | null; model: ServedModel | null } = { feeds: null, model: null };
     if (!routed) return send(reply, await run(request, reference(m, v), body, decoded));
     const started = performance.now();
