@@ -540,7 +540,7 @@ interface ChildRun {
   trial: Trial;
 }
 
-/** The finished trials of a search's child runs (complete: FINISHED with an `objective` metric; pruned: KILLED). */
+/** The finished trials of a search's child runs (complete: FINISHED with an `objective` metric; pruned: KILLED; both tagged so by the search). */
 async function readHistory(client: PlinthClient, parent: RunReply, space: SearchSpace, pruned: boolean): Promise<{ trials: ChildRun[]; nextNumber: number }> {
   const children: RunReply[] = [];
   let pageToken: string | undefined;
@@ -558,8 +558,10 @@ async function readHistory(client: PlinthClient, parent: RunReply, space: Search
     const number = Number(tag('plinth.trial'));
     if (!Number.isInteger(number) || number < 0) continue;
     nextNumber = Math.max(nextNumber, number + 1);
-    const state = child.info.status === 'FINISHED' ? 'complete' : child.info.status === 'KILLED' ? 'pruned' : null;
-    if (!state) continue; // running (interrupted) or failed trials are run again
+    // The state tag is written when a trial ends; a run killed or failed otherwise is run again.
+    const tagged = tag('plinth.trial.state');
+    const state = tagged === 'complete' && child.info.status === 'FINISHED' ? 'complete' : tagged === 'pruned' && child.info.status === 'KILLED' ? 'pruned' : null;
+    if (!state) continue;
     const params: Params = {};
     for (const [name, spec] of Object.entries(space)) {
       const value = child.data.params.find((p) => p.key === name)?.value;
