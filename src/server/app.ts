@@ -131,7 +131,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     await api.register(predictionRoutes, {
       db: database.db,
       log: platform.predictionLog,
-      deploymentExists: async (name: string) => platform.deployments.get(name) !== undefined || (await platform.rollouts.list()).some((d) => d.name === name),
+      deploymentExists: async (name: string) => platform.deployments.get(name) !== undefined || (await platform.rollouts.get(name).then(() => true, () => false)),
     });
     await api.register(invocationsRoutes, { engine: platform.engine, observe, gateway: platform.deployments });
     await api.register(servingConfigRoutes, { engine: platform.engine });
