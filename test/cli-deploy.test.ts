@@ -2,6 +2,7 @@
 // files), the refusals it makes before any request, and the commands end to end as a child process
 // against a running server.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import {
 } from '../src/cli/commands/deploy.js';
 import { isPlinthError } from '../src/core/index.js';
 import { linearModel } from '../src/onnx/index.js';
-import { runCli } from './helpers/cli.js';
+import { CLI_BUNDLE, runCli } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
@@ -345,6 +346,30 @@ describe('plinth deploy against a server', () => {
     assert.equal((await status('api')).revision, 3, 'nothing refused changed the deployment');
   });
 
+  it('stops quietly when the reader of stdout goes away', async () => {
+    const created = await runCli(['deploy', 'create', 'bulk', '--model', 'fraud@1'], env);
+    assert.equal(created.code, 0, created.stderr);
+    // 20 requests of 500 rows: a log of well over the 64 KiB a pipe buffers, so `head` closes it early.
+    const rows = 500;
+    for (let i = 0; i < 20; i++) {
+      const answered = await server.request('POST', '/v2/models/bulk/infer', { json: { inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 2], data: Array.from({ length: rows * 2 }, (_, j) => j) }] } });
+      assert.equal(answered.status, 200, answered.text);
+    }
+    const full = await runCli(['deploy', 'predictions', 'bulk'], env);
+    assert.ok(full.stdout.length > 128 * 1024, `${full.stdout.length} bytes`);
+    const child = spawn('bash', ['-c', `"${process.execPath}" "${CLI_BUNDLE}" deploy predictions bulk | head -c 100 > /dev/null; echo "\${PIPESTATUS[0]}"`], {
+      env: { PATH: process.env.PATH ?? '', PLINTH_URL: env.url, PLINTH_TOKEN: env.token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(stdout.trim(), '0', stderr);
+    assert.equal(stderr, '');
+  });
+
   it('exports the prediction log and sends feedback in chunks', async () => {
     const created = await runCli(['deploy', 'create', 'labels', '--model', 'fraud@1'], env);
     assert.equal(created.code, 0, created.stderr);
@@ -406,6 +431,12 @@ describe('plinth deploy against a server', () => {
       return [row.request_id, row.label] as const;
     }));
     assert.deepEqual([byId.get('p-1'), byId.get('p-2'), byId.get('p-3')], [1, 0, 1]);
+
+    const noDirectory = path.join(dir, 'missing', 'predictions.jsonl');
+    const unwritable = await runCli(['deploy', 'predictions', 'labels', '-o', noDirectory], env);
+    assert.equal(unwritable.code, 2, unwritable.stderr);
+    assert.match(unwritable.stderr, /^plinth: cannot write .*missing\/predictions\.jsonl: .*ENOENT/);
+    assert.equal(fs.existsSync(noDirectory), false);
 
     const badLine = path.join(dir, 'bad.jsonl');
     fs.writeFileSync(badLine, '{"request_id":"p-1","label":0}\n{"request_id":\n');

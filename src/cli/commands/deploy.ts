@@ -450,7 +450,12 @@ export function describeDeployment(d: Deployment, analysis?: DeploymentAnalysis 
 
 const deploymentPath = (name: string) => `/api/v1/deployments/${encodeURIComponent(name)}`;
 
-/** Streams GET `pathname` to a file (removed again if the transfer fails) or to stdout; returns bytes. */
+/**
+ * Streams GET `pathname` to a file or to stdout; returns the bytes written. A file is removed again
+ * when the transfer or the write fails. When stdout's reader goes away (`| head`), it stops quietly.
+ * @throws PlinthError with the server's code for an error reply; INVALID_ARGUMENT when the file
+ * cannot be written; INTERNAL when the transfer breaks off
+ */
 async function streamDownload(command: Command, pathname: string, query: Record<string, string | number | undefined>, outFile: string | undefined): Promise<number> {
   const globals = command.optsWithGlobals<GlobalOptions>();
   const config = loadClientConfig({ ...(globals.url ? { url: globals.url } : {}), ...(globals.token ? { token: globals.token } : {}) });
@@ -463,21 +468,50 @@ async function streamDownload(command: Command, pathname: string, query: Record<
     throw new UnreachableError(config.url, error);
   }
   if (!response.ok || !response.body) await parseReply(response);
-  const out = outFile === undefined ? process.stdout : fs.createWriteStream(outFile);
+  const out: NodeJS.WritableStream & { off(event: string, listener: (...args: unknown[]) => void): unknown } = outFile === undefined ? process.stdout : fs.createWriteStream(outFile);
+  let writeError: NodeJS.ErrnoException | null = null;
+  const onError = (error: unknown) => {
+    writeError ??= error as NodeJS.ErrnoException;
+  };
+  out.on('error', onError);
   let bytes = 0;
+  let transferError: unknown = null;
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      if (writeError) break; // leaving the loop cancels the response body
       bytes += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      if (!out.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            out.off('drain', done);
+            out.off('error', done);
+            resolve();
+          };
+          out.on('drain', done);
+          out.on('error', done);
+        });
+      }
     }
-    if (outFile !== undefined) await new Promise<void>((resolve, reject) => (out as fs.WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve())));
   } catch (error) {
-    if (outFile !== undefined) {
-      (out as fs.WriteStream).destroy();
-      fs.rmSync(outFile, { force: true });
-    }
-    throw new PlinthError('INTERNAL', `the download of ${pathname} broke off after ${bytes} bytes: ${(error as Error).message}`, { cause: error });
+    transferError = error;
   }
+  if (outFile !== undefined) {
+    const file = out as fs.WriteStream;
+    // 'close' comes after the last byte is flushed, and also after a failed open or write.
+    const closed = file.closed ? Promise.resolve() : new Promise<void>((resolve) => file.once('close', () => resolve()));
+    if (!writeError && !transferError) file.end();
+    else file.destroy();
+    await closed;
+    if (writeError || transferError) fs.rmSync(outFile, { force: true });
+  } else {
+    out.off('error', onError);
+  }
+  const failed = writeError as NodeJS.ErrnoException | null;
+  if (failed) {
+    if (outFile === undefined && failed.code === 'EPIPE') return bytes;
+    throw new PlinthError('INVALID_ARGUMENT', `cannot write ${outFile ?? 'to stdout'}: ${failed.message}`, { cause: failed });
+  }
+  if (transferError) throw new PlinthError('INTERNAL', `the download of ${pathname} broke off after ${bytes} bytes: ${(transferError as Error).message}`, { cause: transferError });
   return bytes;
 }
 
