@@ -303,6 +303,17 @@ describe('plinth deploy against a server', () => {
     assert.match(human.stdout, /^MODEL\s+ROLE\s+WEIGHT$/m);
     assert.match(human.stdout, /^fraud@1\s+stable\s+90%$/m);
     assert.match(human.stdout, /^fraud@2\s+canary\s+10%$/m);
+    // The controller analyses the step about once a second; its newest checks show under the routes.
+    let analysed = human.stdout;
+    for (const deadline = Date.now() + 10_000; !/^canary analysis at /m.test(analysed) && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      analysed = (await runCli(['deploy', 'status', 'checkout'], env)).stdout;
+    }
+    assert.match(analysed, /^canary analysis at \S+: wait$/m);
+    assert.match(analysed, /^CHECK\s+VALUE\s+THRESHOLD\s+RESULT\s+DETAIL$/m);
+    assert.match(analysed, /^requests\s+0\s+1000000\s+FAIL\s/m);
+    assert.match(analysed, /^error_rate\s+0\.02\s+pass\s/m);
+    assert.match(analysed, /^MODEL\s+ROLE\s+REQUESTS\s+ERRORS\s+ERROR RATE\s+P50 MS\s+P99 MS$/m);
 
     const second = await runCli(['deploy', 'rollout', 'checkout', '--model', 'fraud@1', '--strategy', 'blue-green'], env);
     assert.equal(second.code, 5, second.stderr);
