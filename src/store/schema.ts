@@ -278,6 +278,110 @@ export interface PredictionFeedbackTable {
   actor: string;
 }
 
+/** What the drift tests need of a model version's reference data, kept as an artifact (src/monitor). */
+export interface ReferenceProfilesTable {
+  id: string;
+  model_name: string;
+  model_version: number;
+  /** JSON: where the reference came from, e.g. {"dataset": "flights@3"} or {"deployment": "x", "since", "until"}. */
+  source: string;
+  /** The profile blob (per-feature samples or sketches, category counts, prediction) in the artifact store. */
+  artifact_sha256: string;
+  /** JSON: a small summary (features, rows) for listings. */
+  summary: string;
+  created_at: number;
+  created_by: string;
+}
+
+/** A per-deployment check run on a schedule or on demand (src/monitor). */
+export interface MonitorsTable {
+  id: string;
+  deployment: string;
+  name: string;
+  /** drift | quality | performance | concept */
+  kind: string;
+  /** JSON: the kind's settings, with the window (by count or by time). */
+  config: string;
+  /** Seconds between runs; null runs only on demand. */
+  schedule_seconds: number | null;
+  /** 0/1 */
+  enabled: number;
+  created_at: number;
+  created_by: string;
+  last_run_at: number | null;
+  next_run_at: number | null;
+}
+
+/** One evaluation of a monitor: the time series behind the API, CLI, gauges and alerts (src/monitor). */
+export interface MonitorResultsTable {
+  id: Generated<number>;
+  monitor_id: string;
+  deployment: string;
+  kind: string;
+  window_start: number | null;
+  window_end: number | null;
+  /** Logged requests (or labelled requests) the window held. */
+  rows: number;
+  /** ok | drifted | degraded | not_enough_data | … (per kind) */
+  status: string;
+  /** JSON: flat metric name → number, what alert rules and gauges read. */
+  metrics: string;
+  /** JSON: the whole result. */
+  result: string;
+  computed_at: number;
+}
+
+/** An alert rule on a monitor metric (src/monitor). */
+export interface AlertRulesTable {
+  id: string;
+  name: string;
+  /** null: every deployment. */
+  deployment: string | null;
+  metric: string;
+  /** gt | gte | lt | lte */
+  comparison: string;
+  threshold: number;
+  /** How long the condition must hold before the alert fires, seconds. */
+  for_seconds: number;
+  severity: string;
+  webhook_url: string | null;
+  /** HMAC key for the webhook signature header. */
+  webhook_secret: string | null;
+  /** 0/1 */
+  enabled: number;
+  /** inactive | pending | firing */
+  state: string;
+  pending_since: number | null;
+  created_at: number;
+  created_by: string;
+}
+
+/** A rule's transitions: firing, resolved (src/monitor). */
+export interface AlertEventsTable {
+  id: Generated<number>;
+  rule_id: string;
+  deployment: string | null;
+  /** firing | resolved */
+  state: string;
+  value: number | null;
+  at: number;
+  /** JSON: what the webhook receives. */
+  payload: string;
+}
+
+/** Webhook delivery attempts of alert events (src/monitor). */
+export interface AlertDeliveriesTable {
+  id: Generated<number>;
+  event_id: number;
+  attempt: number;
+  /** pending | delivered | failed | gave_up */
+  status: string;
+  response_status: number | null;
+  error: string | null;
+  at: number;
+  next_attempt_at: number | null;
+}
+
 /** Every table of the platform. */
 export interface Schema {
   tokens: TokensTable;
@@ -305,4 +409,10 @@ export interface Schema {
   deployment_revisions: DeploymentRevisionsTable;
   prediction_log: PredictionLogTable;
   prediction_feedback: PredictionFeedbackTable;
+  reference_profiles: ReferenceProfilesTable;
+  monitors: MonitorsTable;
+  monitor_results: MonitorResultsTable;
+  alert_rules: AlertRulesTable;
+  alert_events: AlertEventsTable;
+  alert_deliveries: AlertDeliveriesTable;
 }

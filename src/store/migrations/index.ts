@@ -6,6 +6,7 @@ import { trackingMigration } from './004-tracking.js';
 import { servingMigration } from './005-serving.js';
 import { mlflowMigration } from './006-mlflow.js';
 import { deploymentsMigration } from './007-deployments.js';
+import { monitoringMigration } from './008-monitoring.js';
 
 /** Migrations keyed by a name that sorts in application order. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -15,5 +16,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '005-serving': servingMigration(dialect),
     '006-mlflow': mlflowMigration(dialect),
     '007-deployments': deploymentsMigration(dialect),
+    '008-monitoring': monitoringMigration(dialect),
   };
 }
