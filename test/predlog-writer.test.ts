@@ -3,11 +3,12 @@
 // a hang, fast mode, deterministic sampling, and sensitive features hashed or dropped.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { PredictionLog, redactionOf, SensitiveMasker, tensorMapJson } from '../src/predlog/index.js';
 import type { FeatureSchema } from '../src/registry/index.js';
-import { BACKENDS } from './helpers/server.js';
+import { BACKENDS, type Backend } from './helpers/server.js';
 import { fp32, MATRIX_MODEL, openTestStore, plainRecord, signature, type TestStore } from './fixtures/predlog-common.js';
 
 const KEY = 'test-hash-key';
@@ -16,19 +17,24 @@ function expectedHmac(value: string): string {
   return 'hmac:' + createHmac('sha256', KEY).update(value).digest('hex').slice(0, 16);
 }
 
-for (const backend of BACKENDS) {
-  describe(`prediction log writer (${backend})`, () => {
+// SQLite through the query layer, SQLite with the writer thread, PostgreSQL.
+const VARIANTS: Array<{ backend: Backend; writerThread: boolean }> = BACKENDS.flatMap((backend): Array<{ backend: Backend; writerThread: boolean }> => (backend === 'sqlite' ? [{ backend, writerThread: false }, { backend, writerThread: true }] : [{ backend, writerThread: false }]));
+
+for (const { backend, writerThread } of VARIANTS) {
+  describe(`prediction log writer (${backend}${writerThread ? ', writer thread' : ''})`, () => {
     let store: TestStore;
     before(async () => {
       store = await openTestStore(backend);
     });
     after(async () => store?.close());
+    /** Options every log of this variant takes. */
+    const base = () => ({ db: store.database.db , ...(writerThread ? { sqliteFile: path.join(store.dataDir, 'plinth.db') } : {}) });
 
     const count = async (deployment: string) =>
       Number((await store.database.db.selectFrom('prediction_log').select((eb) => eb.fn.countAll().as('n')).where('deployment', '=', deployment).executeTakeFirstOrThrow()).n);
 
     it('group-commits concurrent appends: one transaction for a burst, every row visible when its append resolves', async () => {
-      const log = new PredictionLog({ db: store.database.db, hashKey: KEY, sweepIntervalMs: 0 });
+      const log = new PredictionLog({ ...base(), hashKey: KEY });
       const n = 1000;
       const seenAtResolve: number[] = [];
       const appends = Array.from({ length: n }, (_, i) =>
@@ -51,7 +57,7 @@ for (const backend of BACKENDS) {
     });
 
     it('rows appended while a flush runs form the next batch', async () => {
-      const log = new PredictionLog({ db: store.database.db, hashKey: KEY, sweepIntervalMs: 0 });
+      const log = new PredictionLog({ ...base(), hashKey: KEY });
       const first = Array.from({ length: 100 }, (_, i) => log.append(plainRecord('waves', `w1-${i}`, i)));
       // Let the first flush start, then append a second wave.
       await new Promise((resolve) => setImmediate(resolve));
@@ -63,7 +69,7 @@ for (const backend of BACKENDS) {
     });
 
     it('stores inputs and outputs as JSON nested by shape, and the other columns as given', async () => {
-      const log = new PredictionLog({ db: store.database.db, hashKey: KEY, sweepIntervalMs: 0 });
+      const log = new PredictionLog({ ...base(), hashKey: KEY });
       await log.append({
         deployment: 'shapes',
         requestId: 'r-1',
@@ -92,13 +98,13 @@ for (const backend of BACKENDS) {
     });
 
     it('hashes a sensitive column of a matrix input with the keyed HMAC, or drops it', async () => {
-      const hashing = new PredictionLog({ db: store.database.db, hashKey: KEY, sweepIntervalMs: 0 });
-      const dropping = new PredictionLog({ db: store.database.db, sensitive: 'drop', sweepIntervalMs: 0 });
+      const hashing = new PredictionLog({ ...base(), hashKey: KEY });
+      const dropping = new PredictionLog({ ...base(), sensitive: 'drop' });
       const inputs = { x: fp32([2, 3], [30, 1234567, 5000, 41, 7654321, 6000]) };
       const outputs = { score: fp32([2, 1], [0.5, 0.25]) };
-      const base = { role: 'primary' as const, model: MATRIX_MODEL, inputs, outputs, at: 1, latencyMs: 1, status: 200 };
-      await hashing.append({ ...base, deployment: 'sensitive', requestId: 'h' });
-      await dropping.append({ ...base, deployment: 'sensitive', requestId: 'd' });
+      const common = { role: 'primary' as const, model: MATRIX_MODEL, inputs, outputs, at: 1, latencyMs: 1, status: 200 };
+      await hashing.append({ ...common, deployment: 'sensitive', requestId: 'h' });
+      await dropping.append({ ...common, deployment: 'sensitive', requestId: 'd' });
       const rows = await store.database.db.selectFrom('prediction_log').select(['request_id', 'inputs', 'outputs']).where('deployment', '=', 'sensitive').orderBy('request_id').execute();
       assert.deepEqual(JSON.parse(rows[1]!.inputs), { x: [[30, expectedHmac('1234567'), 5000], [41, expectedHmac('7654321'), 6000]] });
       assert.deepEqual(JSON.parse(rows[0]!.inputs), { x: [[30, null, 5000], [41, null, 6000]] });
@@ -112,7 +118,7 @@ for (const backend of BACKENDS) {
     });
 
     it('hashes a sensitive feature that has an input of its own', async () => {
-      const log = new PredictionLog({ db: store.database.db, hashKey: KEY, sweepIntervalMs: 0 });
+      const log = new PredictionLog({ ...base(), hashKey: KEY });
       const model = {
         name: 'people',
         version: 1,
@@ -147,7 +153,7 @@ for (const backend of BACKENDS) {
     });
 
     it('samples per request id: deterministic, primary and shadow together, at the configured rate', async () => {
-      const log = new PredictionLog({ db: store.database.db, hashKey: KEY, sampleRate: 0.3, sweepIntervalMs: 0 });
+      const log = new PredictionLog({ ...base(), hashKey: KEY, sampleRate: 0.3 });
       const n = 20_000;
       let kept = 0;
       for (let i = 0; i < n; i++) {
@@ -171,14 +177,14 @@ for (const backend of BACKENDS) {
       const expected = Array.from({ length: 400 }, (_, i) => `s-${i}`).filter((id) => log.sampled(id));
       assert.deepEqual([...perId.keys()].sort(), expected.sort());
       assert.equal(log.stats().sampledOut, 2 * (400 - expected.length));
-      const all = new PredictionLog({ db: store.database.db, hashKey: KEY, sampleRate: 1, sweepIntervalMs: 0 });
-      const none = new PredictionLog({ db: store.database.db, hashKey: KEY, sampleRate: 0, sweepIntervalMs: 0 });
+      const all = new PredictionLog({ ...base(), hashKey: KEY, sampleRate: 1 });
+      const none = new PredictionLog({ ...base(), hashKey: KEY, sampleRate: 0 });
       assert.ok(all.sampled('x') && !none.sampled('x'));
       await Promise.all([log.close(), all.close(), none.close()]);
     });
 
     it('rejects the appends of a batch the database refused with PREDICTION_LOG_UNAVAILABLE (503), then recovers', async () => {
-      const log = new PredictionLog({ db: store.database.db, hashKey: KEY, sweepIntervalMs: 0 });
+      const log = new PredictionLog({ ...base(), hashKey: KEY });
       await sql`alter table prediction_log rename to prediction_log_away`.execute(store.database.db);
       let results: PromiseSettledResult<void>[];
       try {
@@ -200,7 +206,7 @@ for (const backend of BACKENDS) {
     });
 
     it('refuses appends beyond the pending-row bound instead of queueing without end', async () => {
-      const log = new PredictionLog({ db: store.database.db, hashKey: KEY, sweepIntervalMs: 0, maxPendingRows: 3 });
+      const log = new PredictionLog({ ...base(), hashKey: KEY, maxPendingRows: 3 });
       const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => log.append(plainRecord('bounded', `q-${i}`, i))));
       assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
       assert.equal(await count('bounded'), 3);
@@ -208,7 +214,7 @@ for (const backend of BACKENDS) {
     });
 
     it('fast mode: append resolves at once, rows follow within the flush interval, close writes the rest', async () => {
-      const log = new PredictionLog({ db: store.database.db, hashKey: KEY, mode: 'fast', fastFlushMs: 50, sweepIntervalMs: 0 });
+      const log = new PredictionLog({ ...base(), hashKey: KEY, mode: 'fast', fastFlushMs: 50 });
       for (let i = 0; i < 10; i++) await log.append(plainRecord('fast', `fa-${i}`, i));
       assert.equal(await count('fast'), 0, 'nothing is written before the interval');
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -220,7 +226,7 @@ for (const backend of BACKENDS) {
 
     if (backend === 'postgres') {
       it('an append whose batch cannot commit in time is rejected with 503, not left hanging', async () => {
-        const log = new PredictionLog({ db: store.database.db, hashKey: KEY, sweepIntervalMs: 0, flushTimeoutMs: 300 });
+        const log = new PredictionLog({ ...base(), hashKey: KEY, flushTimeoutMs: 300 });
         // Another session holds the table locked, so the insert waits.
         const locker = await store.database.db.connection().execute(async (connection) => {
           await sql`begin`.execute(connection);

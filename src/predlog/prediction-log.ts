@@ -20,6 +20,7 @@ import type { ServedModel, TensorMap } from '../serving/index.js';
 import type { Db } from '../store/index.js';
 import { redactionOf, SensitiveMasker, tensorMapJson, type SensitiveMode } from './record-json.js';
 import { sweepPredictionLog, type SweepResult } from './retention.js';
+import { SqliteBatchWriter } from './sqlite-writer.js';
 
 /** One served request (or its shadow) as the serving path hands it over. */
 export interface PredictionRecord {
@@ -46,6 +47,13 @@ export interface PredictionRecord {
 
 export interface PredictionLogOptions {
   db: Db;
+  /**
+   * For SQLite stores: the database file (`<dataDir>/plinth.db`). When given, batches are inserted and
+   * committed by a worker thread over its own connection (see sqlite-writer.ts), which takes the
+   * insert cost off the serving thread; the durability contract is the same. Leave it out for
+   * PostgreSQL: writes then go through `db`.
+   */
+  sqliteFile?: string;
   /** @default 'durable' */
   mode?: 'durable' | 'fast';
   /** Share of requests logged, 0..1, decided per request id by a hash (see {@link PredictionLog.sampled}). @default 1 */
@@ -150,6 +158,7 @@ export class PredictionLog {
   private sweeping: Promise<SweepResult> | null = null;
   private closed = false;
   private readonly sqlBySize = new Map<number, string>();
+  private readonly sqliteWriter: SqliteBatchWriter | null;
   private readonly counters: PredictionLogStats = { written: 0, failed: 0, dropped: 0, sampledOut: 0, batches: 0 };
 
   /** @throws PlinthError INVALID_ARGUMENT for an out-of-range option. */
@@ -169,6 +178,7 @@ export class PredictionLog {
     this.maxPendingRows = options.maxPendingRows ?? 100_000;
     this.onError = options.onError;
     this.now = options.now ?? Date.now;
+    this.sqliteWriter = options.sqliteFile ? new SqliteBatchWriter(options.sqliteFile, COLUMNS, ROWS_PER_STATEMENT) : null;
     const sweepIntervalMs = options.sweepIntervalMs ?? 600_000;
     if (sweepIntervalMs > 0) {
       this.sweepTimer = setInterval(() => {
@@ -277,6 +287,7 @@ export class PredictionLog {
     this.fastTimer = null;
     await this.flush();
     if (this.sweeping) await this.sweeping.catch(() => {});
+    await this.sqliteWriter?.close();
   }
 
   private refuse(message: string): Promise<void> {
@@ -359,17 +370,8 @@ export class PredictionLog {
   private async write(batch: Batch): Promise<void> {
     const { count, params } = batch;
     try {
-      const statements: CompiledQuery[] = [];
-      for (let first = 0; first < count; first += ROWS_PER_STATEMENT) {
-        const rows = Math.min(ROWS_PER_STATEMENT, count - first);
-        statements.push(CompiledQuery.raw(this.insertSql(rows), params.slice(first * WIDTH, (first + rows) * WIDTH)));
-      }
-      if (statements.length === 1) await this.db.executeQuery(statements[0]!);
-      else {
-        await this.db.transaction().execute(async (trx) => {
-          for (const statement of statements) await trx.executeQuery(statement);
-        });
-      }
+      if (this.sqliteWriter) await this.sqliteWriter.write(params, count);
+      else await this.writeThroughDb(params, count);
       this.counters.written += count;
       this.counters.batches++;
       this.settle(batch, null);
@@ -377,6 +379,21 @@ export class PredictionLog {
       this.counters.failed += count;
       this.onError?.(error, 'flush');
       this.settle(batch, unavailable(`the prediction log could not be written: ${error instanceof Error ? error.message : String(error)}`, error));
+    }
+  }
+
+  /** One batch in one transaction through the query layer: multi-row INSERTs of ≤256 rows. */
+  private async writeThroughDb(params: unknown[], count: number): Promise<void> {
+    const statements: CompiledQuery[] = [];
+    for (let first = 0; first < count; first += ROWS_PER_STATEMENT) {
+      const rows = Math.min(ROWS_PER_STATEMENT, count - first);
+      statements.push(CompiledQuery.raw(this.insertSql(rows), params.slice(first * WIDTH, (first + rows) * WIDTH)));
+    }
+    if (statements.length === 1) await this.db.executeQuery(statements[0]!);
+    else {
+      await this.db.transaction().execute(async (trx) => {
+        for (const statement of statements) await trx.executeQuery(statement);
+      });
     }
   }
 }
