@@ -39,3 +39,5 @@ export type { NumericSample, CategoricalSample, FeatureSample } from './samples.
 export { readWindowFile, windowFromColumns } from './windows.js';
 export { renderDriftReportHtml, reportHistograms, reportHistogram, REPORT_NUMERIC_BINS, REPORT_TOP_CATEGORIES } from './report-html.js';
 export type { DriftReportPage, ReportHistogram } from './report-html.js';
+export { registerMonitorKind, monitorKind, requireMonitorKind, registeredMonitorKinds, finiteMetrics, MONITOR_KIND_NAMES } from './monitor-kind.js';
+export type { MonitorKind, MonitorKindName, MonitorContext, MonitorOutcome, MonitorWindow, MonitorResult, MonitorResultListener } from './monitor-kind.js';
