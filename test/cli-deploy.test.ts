@@ -278,6 +278,23 @@ describe('plinth deploy against a server', () => {
     assert.match(list.stdout, /^api\s+3\s+fraud@1 100%\s/m);
   });
 
+  it('creates a fixed split with --route and changes it with deploy routes', async () => {
+    const created = await runCli(['--json', 'deploy', 'create', 'split', '--route', 'fraud@1=75', '--route', 'fraud@2=25'], env);
+    assert.equal(created.code, 0, created.stderr);
+    assert.deepEqual(JSON.parse(created.stdout).routes, [{ model: 'fraud@1', role: 'stable', weight: 75 }, { model: 'fraud@2', role: 'split', weight: 25 }]);
+    const changed = await runCli(['--json', 'deploy', 'routes', 'split', '--route', 'fraud@2=100'], env);
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.deepEqual(JSON.parse(changed.stdout).routes, [{ model: 'fraud@2', role: 'stable', weight: 100 }]);
+    const notHundred = await runCli(['deploy', 'routes', 'split', '--route', 'fraud@1=60', '--route', 'fraud@2=30'], env);
+    assert.equal(notHundred.code, 2, notHundred.stderr);
+    assert.match(notHundred.stderr, /add up to 100/);
+    const malformed = await runCli(['deploy', 'routes', 'split', '--route', 'fraud@1'], env);
+    assert.equal(malformed.code, 2, malformed.stderr);
+    assert.match(malformed.stderr, /reference=weight/);
+    const both = await runCli(['deploy', 'create', 'other', '--model', 'fraud@1', '--route', 'fraud@1=100'], env);
+    assert.equal(both.code, 2, both.stderr);
+  });
+
   it('runs a canary and an A/B test with the flags it was given, and refuses a second rollout', async () => {
     const created = await runCli(['deploy', 'create', 'checkout', '--model', 'fraud@1'], env);
     assert.equal(created.code, 0, created.stderr);

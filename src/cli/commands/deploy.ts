@@ -515,19 +515,52 @@ async function streamDownload(command: Command, pathname: string, query: Record<
   return bytes;
 }
 
+interface RouteFlag {
+  model: string;
+  weight: number;
+}
+
+/**
+ * Reads one `--route ref=weight` flag into the list so far.
+ * @throws PlinthError INVALID_ROUTES when it is not `reference=percentage`.
+ */
+export function collectRoute(value: string, previous: RouteFlag[]): RouteFlag[] {
+  const at = value.lastIndexOf('=');
+  const weight = at > 0 ? Number(value.slice(at + 1)) : Number.NaN;
+  if (at <= 0 || !Number.isFinite(weight) || value.slice(at + 1).trim() === '') {
+    throw new PlinthError('INVALID_ROUTES', `--route takes reference=weight, e.g. fraud@3=90; got ${JSON.stringify(value)}`);
+  }
+  return [...previous, { model: value.slice(0, at), weight }];
+}
+
 export function registerDeployCommands(program: Command): void {
   const deploy = program.command('deploy').description('deployments: create, roll out (canary, ab, shadow, blue-green), promote, roll back, read the prediction log, send feedback');
 
   deploy
     .command('create <name>')
-    .description('create a deployment serving one model version (the reference is pinned to the version it names now)')
-    .requiredOption('--model <ref>', 'name@N, name@alias or name')
+    .description('create a deployment serving one model version, or a fixed split with --route (references are pinned to the versions they name now)')
+    .option('--model <ref>', 'name@N, name@alias or name: all traffic to it')
+    .option('--route <ref=weight>', 'a route of a fixed split, e.g. --route fraud@3=90 --route fraud@4=10 (weights add up to 100)', collectRoute, [])
     .option('--description <text>', 'what the deployment is for')
-    .action(async (name: string, options: { model: string; description?: string }, command: Command) => {
+    .action(async (name: string, options: { model?: string; route: RouteFlag[]; description?: string }, command: Command) => {
+      if ((options.model === undefined) === (options.route.length === 0)) throw new PlinthError('INVALID_ROUTES', 'give either --model or one or more --route ref=weight');
       const created = await clientFor(command).request<Deployment>('POST', '/api/v1/deployments', {
-        json: { name, model: options.model, ...(options.description !== undefined ? { description: options.description } : {}) },
+        json: {
+          name,
+          ...(options.model !== undefined ? { model: options.model } : { routes: options.route }),
+          ...(options.description !== undefined ? { description: options.description } : {}),
+        },
       });
       emit(wantsJson(command), created, () => `created deployment ${created.name}: ${routesSummary(created.routes)} (revision ${created.revision})\n`);
+    });
+
+  deploy
+    .command('routes <name>')
+    .description('set the routes by hand: a fixed split of versions by weight (not while a rollout runs)')
+    .requiredOption('--route <ref=weight>', 'a route, e.g. --route fraud@3=90 --route fraud@4=10 (weights add up to 100)', collectRoute, [])
+    .action(async (name: string, options: { route: RouteFlag[] }, command: Command) => {
+      const updated = await clientFor(command).request<Deployment>('PUT', `${deploymentPath(name)}/routes`, { json: { routes: options.route } });
+      emit(wantsJson(command), updated, () => `routes of ${updated.name}: ${routesSummary(updated.routes)} (revision ${updated.revision})\n`);
     });
 
   deploy
