@@ -11,6 +11,10 @@
 // it committed. A failed or timed-out write rejects every append of its batch with
 // PREDICTION_LOG_UNAVAILABLE (503); no append waits longer than `flushTimeoutMs`.
 //
+// On SQLite, giving `sqliteFile` moves the inserts and commits to a writer thread with its own
+// connection (sqlite-writer.ts): the serving thread then only serialises rows (bench/predlog-append.ts
+// measures both). PostgreSQL writes go through the query layer.
+//
 // Fast mode: append() resolves at once; rows are written every `fastFlushMs` (≈200 ms). A crash loses
 // at most the rows appended in the last interval plus the one flush in progress; write failures are
 // reported to `onError` and counted, never thrown at callers.

@@ -76,6 +76,8 @@ export class SqliteBatchWriter {
     private readonly rowsPerStatement: number,
   ) {
     this.moduleId = createRequire(import.meta.url).resolve('better-sqlite3');
+    // Started now, so the first request does not wait for the thread and its connection.
+    this.start();
   }
 
   /**
