@@ -73,6 +73,11 @@ export const ERROR_CODES = Object.freeze({
   NO_PREVIOUS_REVISION: { status: 409, description: 'The deployment has no earlier revision with other routes to roll back to.' },
   PREDICTION_LOG_UNAVAILABLE: { status: 503, description: 'The prediction log could not be written (the database refused or failed the write); the request was not acknowledged, retry it.' },
   INVALID_PAGE_TOKEN: { status: 400, description: 'A page_token was not produced by this listing (or is corrupt); start again without it.' },
+
+  // alerts
+  ALERT_RULE_NOT_FOUND: { status: 404, description: 'No alert rule with that name.' },
+  ALERT_RULE_ALREADY_EXISTS: { status: 409, description: 'An alert rule with that name already exists.' },
+  ALERT_EVENT_NOT_FOUND: { status: 404, description: 'No alert event with that id.' },
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;
