@@ -74,6 +74,11 @@ export const ERROR_CODES = Object.freeze({
   PREDICTION_LOG_UNAVAILABLE: { status: 503, description: 'The prediction log could not be written (the database refused or failed the write); the request was not acknowledged, retry it.' },
   INVALID_PAGE_TOKEN: { status: 400, description: 'A page_token was not produced by this listing (or is corrupt); start again without it.' },
 
+  // monitoring
+  MONITOR_NOT_FOUND: { status: 404, description: 'The deployment has no monitor with that name.' },
+  MONITOR_ALREADY_EXISTS: { status: 409, description: 'The deployment already has a monitor with that name.' },
+  REFERENCE_PROFILE_NOT_FOUND: { status: 404, description: 'The model version has no reference profile, and none can be built from a training dataset link: set one from a dataset version or a window of traffic.' },
+
   // alerts
   ALERT_RULE_NOT_FOUND: { status: 404, description: 'No alert rule with that name.' },
   ALERT_RULE_ALREADY_EXISTS: { status: 409, description: 'An alert rule with that name already exists.' },
