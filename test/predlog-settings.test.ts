@@ -5,7 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadPredictionLogSettings, loadServerConfig } from '../src/core/index.js';
-import { HASH_KEY_FILE, loadHashKey } from '../src/predlog/index.js';
+import { HASH_KEY_FILE, loadHashKey, openPredictionLog } from '../src/predlog/index.js';
+import { BACKENDS } from './helpers/server.js';
+import { MATRIX_MODEL, fp32, openTestStore } from './fixtures/predlog-common.js';
+import { createHmac } from 'node:crypto';
 
 describe('prediction log settings', () => {
   it('has documented defaults', () => {
@@ -39,3 +42,23 @@ describe('prediction log settings', () => {
     }
   });
 });
+
+for (const backend of BACKENDS) {
+  describe(`openPredictionLog (${backend})`, () => {
+    it('builds the log from the settings, with the hash key kept in the data folder', async () => {
+      const store = await openTestStore(backend);
+      try {
+        const log = openPredictionLog(store.database, loadPredictionLogSettings({ PLINTH_PREDLOG_RETENTION_DAYS: '7' }), { dataDir: store.dataDir });
+        assert.equal(log.mode, 'durable');
+        assert.equal(log.retentionDays, 7);
+        await log.append({ deployment: 'd', requestId: 'r', role: 'primary', model: MATRIX_MODEL, inputs: { x: fp32([1, 3], [1, 2, 3]) }, outputs: null, at: 1, latencyMs: 1, status: 500 });
+        await log.close();
+        const key = fs.readFileSync(path.join(store.dataDir, HASH_KEY_FILE), 'utf8').trim();
+        const row = await store.database.db.selectFrom('prediction_log').select('inputs').executeTakeFirstOrThrow();
+        assert.deepEqual(JSON.parse(row.inputs), { x: [[1, 'hmac:' + createHmac('sha256', key).update('2').digest('hex').slice(0, 16), 3]] });
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}

@@ -1,6 +1,8 @@
 // Public API of the prediction log area: the group-commit writer, retention, reads and exports,
 // ground-truth feedback and the HTTP routes.
 export { PredictionLog } from './prediction-log.js';
+export { openPredictionLog } from './open-prediction-log.js';
+export type { OpenPredictionLogOptions } from './open-prediction-log.js';
 export type { PredictionLogOptions, PredictionRecord, PredictionLogStats } from './prediction-log.js';
 export { loadHashKey, HASH_KEY_FILE } from './hash-key.js';
 export { redactionOf, tensorMapJson, SensitiveMasker } from './record-json.js';
