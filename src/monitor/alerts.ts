@@ -1,0 +1,67 @@
+// The alerting service the platform runs: evaluates each stored monitor result and each rollout
+// decision against the alert rules (alert-evaluator.ts) and sends the resulting webhooks
+// (alert-webhooks.ts). Its listeners never throw and never block their caller: evaluation runs in
+// the background, and a failure is one log line.
+import { nowMs, type Logger } from '../core/index.js';
+import type { Db } from '../store/index.js';
+import { alertInputOfRollout, evaluateAlerts, type AlertInput, type CreatedAlertEvent, type RolloutDecision } from './alert-evaluator.js';
+import { WebhookSender, type WebhookSenderOptions } from './alert-webhooks.js';
+
+export interface AlertServiceOptions {
+  db: Db;
+  logger?: Logger;
+  /** Retry, concurrency and timeout settings of webhook delivery. */
+  webhooks?: Omit<WebhookSenderOptions, 'logger' | 'now'>;
+  /** Wall clock, ms (rollout decisions are stamped with it; webhooks are scheduled by it). @default Date.now */
+  now?: () => number;
+}
+
+/** Alert evaluation and webhook delivery for one database. */
+export class AlertService {
+  readonly sender: WebhookSender;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: AlertServiceOptions) {
+    this.now = options.now ?? nowMs;
+    this.sender = new WebhookSender(options.db, { ...options.webhooks, now: this.now, ...(options.logger ? { logger: options.logger } : {}) });
+  }
+
+  /** Starts webhook delivery (pending deliveries from an earlier run included). */
+  start(): void {
+    this.sender.start();
+  }
+
+  /** Waits for evaluations under way, then stops webhook delivery. Idempotent. */
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+    await this.sender.stop();
+  }
+
+  /**
+   * Evaluates one input now and returns the events it created.
+   * @throws what the database throws (use {@link AlertService.submit} from listeners)
+   */
+  evaluate(input: AlertInput): Promise<CreatedAlertEvent[]> {
+    return evaluateAlerts(this.options.db, input, { now: this.now, onQueued: () => this.sender.wake() });
+  }
+
+  /** Evaluates in the background; failures are logged, never thrown. */
+  submit(input: AlertInput): void {
+    const work = this.evaluate(input)
+      .catch((error: unknown) => this.options.logger?.error({ err: error, deployment: input.deployment, kind: input.kind }, 'alert evaluation failed'))
+      .finally(() => this.pending.delete(work));
+    this.pending.add(work);
+  }
+
+  /** Listener for the rollout controller's decisions (Platform.rolloutListeners). */
+  readonly onRolloutEvent = (event: RolloutDecision): void => {
+    const input = alertInputOfRollout(event, this.now());
+    if (input) this.submit(input);
+  };
+
+  /** Waits until every background evaluation submitted so far has finished (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}
