@@ -152,7 +152,7 @@ for (const backend of BACKENDS) {
       });
 
       const parquet = await readAll(await exportPredictions(store.database.db, 'd1', 'parquet', { role: 'primary' }));
-      const file = parquet.buffer.slice(parquet.byteOffset, parquet.byteOffset + parquet.byteLength);
+      const file = parquet.buffer.slice(parquet.byteOffset, parquet.byteOffset + parquet.byteLength) as ArrayBuffer;
       const objects = (await parquetReadObjects({ file })) as Record<string, unknown>[];
       const primaries = listing.filter((p) => p.role === 'primary');
       assert.equal(objects.length, primaries.length);
@@ -191,7 +191,7 @@ for (const backend of BACKENDS) {
       assert.match(csv.headers.get('content-disposition')!, /d2-predictions\.csv/);
       const parquet = await http('GET', '/api/v1/deployments/d2/predictions?format=parquet&limit=2');
       assert.equal(parquet.headers.get('content-type'), 'application/vnd.apache.parquet');
-      const file = parquet.bytes.buffer.slice(parquet.bytes.byteOffset, parquet.bytes.byteOffset + parquet.bytes.byteLength);
+      const file = parquet.bytes.buffer.slice(parquet.bytes.byteOffset, parquet.bytes.byteOffset + parquet.bytes.byteLength) as ArrayBuffer;
       assert.deepEqual(((await parquetReadObjects({ file })) as Array<{ request_id: string }>).map((r) => r.request_id), ['other-2', 'other-1']);
 
       assert.equal((await http('GET', '/api/v1/deployments/nope/predictions')).body.error.code, 'DEPLOYMENT_NOT_FOUND');
