@@ -1,17 +1,12 @@
 // HTTP routes of the monitoring area: POST /drift compares two dataset versions ("name@N") or two
 // sets of inline columns, with the same options as `plinth drift`. Read-only: nothing is stored.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { PlinthError } from '../core/index.js';
-import { openDatasetVersionContent, resolveDatasetVersion } from '../datasets/index.js';
 import type { ArtifactStore, Db } from '../store/index.js';
-import { compareWindows, CORRECTIONS, type Correction, type DriftOptions, type FeatureWindow } from './drift.js';
+import { compareWindows, CORRECTIONS, type Correction, type DriftOptions } from './drift.js';
 import { DRIFT_TEST_NAMES, type DriftTestName } from './drift-tests.js';
-import { readWindowFile, windowFromColumns } from './windows.js';
+import { readDatasetWindow, windowFromColumns } from './windows.js';
 
 export interface MonitorRoutesOptions {
   db: Db;
@@ -39,18 +34,6 @@ const DriftBody = Type.Object(
   { additionalProperties: false },
 );
 
-async function datasetWindow(db: Db, artifacts: ArtifactStore, reference: string): Promise<FeatureWindow> {
-  const version = await resolveDatasetVersion(db, reference);
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'plinth-drift-'));
-  try {
-    const file = path.join(dir, `content.${version.format}`);
-    await pipeline(await openDatasetVersionContent(artifacts, version), fs.createWriteStream(file));
-    return await readWindowFile(file);
-  } finally {
-    await fs.promises.rm(dir, { recursive: true, force: true });
-  }
-}
-
 export const monitorRoutes: FastifyPluginAsync<MonitorRoutesOptions> = async (fastify, { db, artifacts }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -63,7 +46,7 @@ export const monitorRoutes: FastifyPluginAsync<MonitorRoutesOptions> = async (fa
     },
   }, async (request) => {
     const body = request.body;
-    const load = (w: typeof body.reference) => (typeof w === 'string' ? datasetWindow(db, artifacts, w) : Promise.resolve(windowFromColumns(w.columns)));
+    const load = (w: typeof body.reference) => (typeof w === 'string' ? readDatasetWindow(db, artifacts, w) : Promise.resolve(windowFromColumns(w.columns)));
     const reference = await load(body.reference);
     const current = await load(body.current);
     if (reference.columns.size === 0 || current.columns.size === 0) throw new PlinthError('INVALID_ARGUMENT', 'both windows need at least one column');

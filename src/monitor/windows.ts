@@ -2,13 +2,15 @@
 // column is numeric or categorical exactly as its dataset profile says) and from inline JSON columns.
 // Values follow the datasets area's missing-value rules: CSV_MISSING_TOKENS, null, NaN and ±Infinity.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
 import { asyncBufferFromFile, parquetRead } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { PlinthError } from '../core/index.js';
-import { CSV_MISSING_TOKENS, profileFile, type ColumnSchema } from '../datasets/index.js';
+import { CSV_MISSING_TOKENS, openDatasetVersionContent, profileFile, resolveDatasetVersion, type ColumnSchema } from '../datasets/index.js';
+import type { ArtifactStore, Db } from '../store/index.js';
 import type { FeatureColumn, FeatureWindow } from './drift.js';
 import { categoricalSample, numericSample } from './samples.js';
 
@@ -121,4 +123,21 @@ export function windowFromColumns(input: Record<string, readonly unknown[]>): Fe
     }
   }
   return { rows: rows ?? 0, columns };
+}
+
+/**
+ * Reads a stored dataset version ("name@N" or "name@latest") into a drift window: its bytes are
+ * copied from the artifact store to a temporary file (verified while read), read, and removed.
+ * @throws PlinthError INVALID_DATASET_REFERENCE, DATASET_NOT_FOUND, DATASET_VERSION_NOT_FOUND, ARTIFACT_NOT_FOUND, ARTIFACT_CORRUPT
+ */
+export async function readDatasetWindow(db: Db, artifacts: ArtifactStore, reference: string): Promise<FeatureWindow> {
+  const version = await resolveDatasetVersion(db, reference);
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'plinth-window-'));
+  try {
+    const file = path.join(dir, `content.${version.format}`);
+    await pipeline(await openDatasetVersionContent(artifacts, version), fs.createWriteStream(file));
+    return await readWindowFile(file);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
 }
