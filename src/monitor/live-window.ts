@@ -178,10 +178,11 @@ function rowCount(inputs: Record<string, unknown>): number {
 
 /**
  * Reads and decodes a window of a deployment's traffic. Does not check that the deployment exists
- * (an unknown one has an empty window).
+ * (an unknown one has an empty window). With `options.model`, only that version's requests are kept
+ * (instead of the version that answered most).
  * @throws PlinthError from the registry when the chosen version cannot be read
  */
-export async function readLiveWindow(db: Db, deployment: string, window: MonitorWindow): Promise<LiveWindow> {
+export async function readLiveWindow(db: Db, deployment: string, window: MonitorWindow, options: { model?: { name: string; version: number } } = {}): Promise<LiveWindow> {
   const { rows: all, truncated: cut } = await readRows(db, deployment, window);
   const versions: Record<string, number> = {};
   const lastSeen = new Map<string, number>();
@@ -207,7 +208,9 @@ export async function readLiveWindow(db: Db, deployment: string, window: Monitor
     prediction: [],
     predictionType: 'numeric',
   };
-  const chosen = Object.keys(versions).sort((a, b) => versions[b]! - versions[a]! || lastSeen.get(b)! - lastSeen.get(a)!)[0];
+  const chosen = options.model
+    ? `${options.model.name}@${options.model.version}`
+    : Object.keys(versions).sort((a, b) => versions[b]! - versions[a]! || lastSeen.get(b)! - lastSeen.get(a)!)[0];
   if (chosen === undefined) return live;
   const at = chosen.lastIndexOf('@');
   const model = { name: chosen.slice(0, at), version: Number(chosen.slice(at + 1)) };
