@@ -6,6 +6,7 @@ import { nowMs, type Logger } from '../core/index.js';
 import type { Db } from '../store/index.js';
 import { alertInputOfRollout, evaluateAlerts, type AlertInput, type CreatedAlertEvent, type RolloutDecision } from './alert-evaluator.js';
 import { WebhookSender, type WebhookSenderOptions } from './alert-webhooks.js';
+import type { MonitorResult } from './monitor-kind.js';
 
 export interface AlertServiceOptions {
   db: Db;
@@ -54,6 +55,11 @@ export class AlertService {
     this.pending.add(work);
   }
 
+  /** Listener for stored monitor results (the scheduler's result listeners): evaluates in the background. */
+  readonly onMonitorResult = (result: MonitorResult): void => {
+    this.submit(alertInputOfMonitorResult(result));
+  };
+
   /** Listener for the rollout controller's decisions (Platform.rolloutListeners). */
   readonly onRolloutEvent = (event: RolloutDecision): void => {
     const input = alertInputOfRollout(event, this.now());
@@ -64,4 +70,17 @@ export class AlertService {
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
+}
+
+/** The alert input of a stored monitor result: its metrics at its computed_at. */
+export function alertInputOfMonitorResult(result: MonitorResult): AlertInput {
+  return {
+    deployment: result.deployment,
+    monitor_id: result.monitorId,
+    monitor_name: result.monitor,
+    kind: result.kind,
+    metrics: result.metrics,
+    computed_at: result.computedAt,
+    details: { result_id: result.id, status: result.status, rows: result.rows, window_start: result.windowStart, window_end: result.windowEnd },
+  };
 }

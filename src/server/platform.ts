@@ -3,7 +3,8 @@
 import path from 'node:path';
 import { ensureAdminToken } from '../auth/index.js';
 import { createLogger, type Logger, type ServerConfig } from '../core/index.js';
-import { labelsFor, loadHashKey, PredictionLog } from '../predlog/index.js';
+import { AlertService } from '../monitor/index.js';
+import { labelsFor, openPredictionLog, type PredictionLog } from '../predlog/index.js';
 import { DeploymentTable, RolloutController, type RolloutEvent } from '../rollout/index.js';
 import { ModelManager } from '../serving/index.js';
 import { FsArtifactStore, openDatabase, type ArtifactStore, type Database } from '../store/index.js';
@@ -23,6 +24,8 @@ export interface Platform {
   rollouts: RolloutController;
   /** Listeners for the rollout controller's own decisions (metrics, alerts). */
   rolloutListeners: Array<(event: RolloutEvent) => void>;
+  /** Alert evaluation (monitor results, rollout decisions) and webhook delivery (stopped by close). */
+  alerts: AlertService;
   /** The admin token created on this start, to print once; null when tokens already existed. */
   createdAdminToken: string | null;
   close(): Promise<void>;
@@ -38,16 +41,10 @@ export async function openPlatform(config: ServerConfig, logger: Logger = create
     const artifacts = new FsArtifactStore(path.join(config.dataDir, 'artifacts'));
     const createdAdminToken = await ensureAdminToken(database.db, config.adminToken);
     const engine = new ModelManager({ db: database.db, artifacts, settings: config.serving, logger });
-    const settings = config.predictionLog;
-    const predictionLog = new PredictionLog({
-      db: database.db,
-      mode: settings.mode,
-      sampleRate: settings.sampleRate,
-      retentionDays: settings.retentionDays,
-      maxRows: settings.maxRows,
-      sensitive: settings.sensitive,
-      hashKey: loadHashKey(config.dataDir, settings.hashKey),
-      onError: (error, what) => logger.error({ err: error }, `prediction log ${what} failed`),
+    // On SQLite the log's inserts and commits run on a writer thread with its own connection.
+    const predictionLog = openPredictionLog(database, config.predictionLog, {
+      dataDir: config.dataDir,
+      onError: (error: unknown, what: string) => logger.error({ err: error }, `prediction log ${what} failed`),
     });
     const deployments = new DeploymentTable({ db: database.db, log: predictionLog, logger });
     const rolloutListeners: Array<(event: RolloutEvent) => void> = [];
@@ -59,15 +56,19 @@ export async function openPlatform(config: ServerConfig, logger: Logger = create
       labelsFor: (deployment, ids) => labelsFor(database.db, deployment, ids),
       onEvent: (event) => { for (const listener of rolloutListeners) listener(event); },
     });
+    const alerts = new AlertService({ db: database.db, logger });
+    rolloutListeners.push(alerts.onRolloutEvent);
     await rollouts.start();
+    alerts.start();
     const close = async () => {
       await rollouts.stop();
+      await alerts.stop();
       // Sessions next: they may still be answering requests that read the database; then the log's last batch.
       await engine.close();
       await predictionLog.close();
       await database.close();
     };
-    return { config, database, artifacts, logger, engine, predictionLog, deployments, rollouts, rolloutListeners, createdAdminToken, close };
+    return { config, database, artifacts, logger, engine, predictionLog, deployments, rollouts, rolloutListeners, alerts, createdAdminToken, close };
   } catch (error) {
     await database.close();
     throw error;
