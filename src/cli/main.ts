@@ -4,6 +4,7 @@
 const startedAt = performance.now();
 import { Command, CommanderError } from 'commander';
 import { isPlinthError } from '../core/index.js';
+import { registerAlertsCommands } from './commands/alerts.js';
 import { registerDatasetsCommands } from './commands/datasets.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerDriftCommands } from './commands/drift.js';
@@ -31,6 +32,7 @@ registerPredictCommand(program);
 registerDeployCommands(program);
 registerDatasetsCommands(program);
 registerDriftCommands(program);
+registerAlertsCommands(program);
 registerRunsCommands(program);
 registerTrainCommands(program);
 registerTokenCommands(program);
