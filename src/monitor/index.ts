@@ -61,3 +61,35 @@ export { Ddm, DDM_DEFAULTS } from './concept/ddm.js';
 export type { DdmOptions } from './concept/ddm.js';
 export { PageHinkley, PAGE_HINKLEY_DEFAULTS } from './concept/page-hinkley.js';
 export type { PageHinkleyOptions, PageHinkleyMode } from './concept/page-hinkley.js';
+export { monitorApiRoutes, resultView } from './monitor-routes.js';
+export type { MonitorApiRoutesOptions } from './monitor-routes.js';
+export { MonitorScheduler } from './scheduler.js';
+export type { MonitorSchedulerOptions } from './scheduler.js';
+export {
+  createMonitor,
+  getMonitor,
+  listMonitors,
+  deleteMonitor,
+  runMonitor,
+  dueMonitors,
+  listResults,
+  latestResults,
+  assertDeploymentExists,
+  checkWindowSpec,
+  windowAt,
+  DEFAULT_MONITOR_WINDOW,
+  DEFAULT_SCHEDULE_SECONDS,
+  MAX_RESULTS_PAGE,
+} from './monitors.js';
+export type { Monitor, MonitorWindowSpec, CreateMonitorInput, ResultQuery } from './monitors.js';
+export { readLiveWindow, liveFeatureWindow, livePredictionColumn, liveColumnAsFeature, MAX_WINDOW_REQUESTS, MAX_WINDOW_ROWS } from './live-window.js';
+export type { LiveWindow, LiveColumn, LiveValue } from './live-window.js';
+export { REFERENCE_SAMPLE_LIMIT, quantileSample, profileFromWindow, profileWindow, encodeReferenceProfile, decodeReferenceProfile, describeProfile } from './reference-profile.js';
+export type { ReferenceProfile, ProfileColumn } from './reference-profile.js';
+export { setReferenceFromDataset, setReferenceFromTraffic, getReferenceRecord, describeReference, loadReferenceProfile } from './reference-profiles.js';
+export type { ReferenceProfileRecord } from './reference-profiles.js';
+export { driftMonitorKind, checkDriftConfig, evaluateDrift, windowSummary } from './kind-drift.js';
+export type { DriftMonitorConfig } from './kind-drift.js';
+export { qualityMonitorKind, checkQualityConfig, evaluateQuality, featureQuality, QUALITY_CODES } from './kind-quality.js';
+export type { QualityMonitorConfig, QualityCode, FeatureQuality } from './kind-quality.js';
+export { readDatasetWindow } from './windows.js';
