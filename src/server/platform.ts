@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { ensureAdminToken } from '../auth/index.js';
 import { createLogger, type Logger, type ServerConfig } from '../core/index.js';
-import { AlertService } from '../monitor/index.js';
+import { AlertService, driftMonitorKind, MonitorScheduler, qualityMonitorKind, registerMonitorKind } from '../monitor/index.js';
 import { labelsFor, openPredictionLog, type PredictionLog } from '../predlog/index.js';
 import { DeploymentTable, RolloutController, type RolloutEvent } from '../rollout/index.js';
 import { ModelManager } from '../serving/index.js';
@@ -26,6 +26,8 @@ export interface Platform {
   rolloutListeners: Array<(event: RolloutEvent) => void>;
   /** Alert evaluation (monitor results, rollout decisions) and webhook delivery (stopped by close). */
   alerts: AlertService;
+  /** Monitors' scheduler: runs due monitors, stores their results and tells its listeners (gauges, alerts); stopped by close. */
+  monitors: MonitorScheduler;
   /** The admin token created on this start, to print once; null when tokens already existed. */
   createdAdminToken: string | null;
   close(): Promise<void>;
@@ -58,17 +60,23 @@ export async function openPlatform(config: ServerConfig, logger: Logger = create
     });
     const alerts = new AlertService({ db: database.db, logger });
     rolloutListeners.push(alerts.onRolloutEvent);
+    registerMonitorKind(driftMonitorKind);
+    registerMonitorKind(qualityMonitorKind);
+    const monitors = new MonitorScheduler({ db: database.db, artifacts, logger });
+    monitors.onResult(alerts.onMonitorResult);
     await rollouts.start();
     alerts.start();
+    monitors.start();
     const close = async () => {
       await rollouts.stop();
+      await monitors.stop();
       await alerts.stop();
       // Sessions next: they may still be answering requests that read the database; then the log's last batch.
       await engine.close();
       await predictionLog.close();
       await database.close();
     };
-    return { config, database, artifacts, logger, engine, predictionLog, deployments, rollouts, rolloutListeners, alerts, createdAdminToken, close };
+    return { config, database, artifacts, logger, engine, predictionLog, deployments, rollouts, rolloutListeners, alerts, monitors, createdAdminToken, close };
   } catch (error) {
     await database.close();
     throw error;
