@@ -10,14 +10,14 @@ import { authRoutes, installAuthentication, type Permission } from '../auth/inde
 import { loggerOptions } from '../core/index.js';
 import { mlflowArtifactRoutes, mlflowRoutes } from '../mlflow/index.js';
 import { datasetRoutes } from '../datasets/index.js';
-import { alertRoutes, monitorRoutes } from '../monitor/index.js';
+import { alertRoutes, monitorApiRoutes, monitorRoutes } from '../monitor/index.js';
 import { predictionRoutes } from '../predlog/index.js';
 import { registryRoutes } from '../registry/index.js';
 import { deploymentRoutes } from '../rollout/index.js';
 import { invocationsRoutes, oipRoutes, servingConfigRoutes } from '../serving/index.js';
 import { trackingRoutes } from '../tracking/index.js';
 import { installErrorHandling } from './errors.js';
-import { inferenceRequestMetrics, installMetrics, rolloutMetrics } from './metrics.js';
+import { inferenceRequestMetrics, installMetrics, monitorMetrics, rolloutMetrics } from './metrics.js';
 import { installValidation } from './validation.js';
 import type { Platform } from './platform.js';
 
@@ -88,6 +88,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   platform.engine.registerMetrics(metrics);
   const observe = inferenceRequestMetrics(metrics);
   platform.rolloutListeners.push(rolloutMetrics(metrics));
+  platform.monitors.onResult(monitorMetrics(metrics));
   const principals = installAuthentication(fastify, database.db);
 
   await fastify.register(swagger, {
@@ -126,6 +127,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     await api.register(registryRoutes, { db: database.db, artifacts });
     await api.register(datasetRoutes, { db: database.db, artifacts });
     await api.register(monitorRoutes, { db: database.db, artifacts });
+    await api.register(monitorApiRoutes, { db: database.db, artifacts, scheduler: platform.monitors });
     await api.register(alertRoutes, { db: database.db });
     await api.register(trackingRoutes, { db: database.db, artifacts, maxArtifactBytes: config.maxUploadBytes });
     await api.register(deploymentRoutes, { controller: platform.rollouts });

@@ -1,6 +1,7 @@
 // Prometheus metrics of the HTTP layer, the process and inference requests, served at /metrics.
 import type { FastifyInstance } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MonitorResult } from '../monitor/index.js';
 import type { RolloutEvent } from '../rollout/index.js';
 import type { InferenceObserver } from '../serving/index.js';
 
@@ -81,4 +82,31 @@ export function rolloutMetrics(registry: Registry): (event: RolloutEvent) => voi
     registers: [registry],
   });
   return (event) => events.inc({ deployment: event.deployment, event: event.type });
+}
+
+/**
+ * Monitor metrics: `plinth_monitor_metric{deployment, monitor, metric}` holds every flat metric of
+ * each monitor's newest result (drift.share, quality.missing_rate, …). A metric the newest result no
+ * longer has (e.g. a statistic that could not be computed) is removed rather than left stale.
+ */
+export function monitorMetrics(registry: Registry): (result: MonitorResult) => void {
+  const gauge = new Gauge({
+    name: 'plinth_monitor_metric',
+    help: "The newest value of each monitor metric (drift statistics and share, quality counts and rates, …) by deployment, monitor and metric",
+    labelNames: ['deployment', 'monitor', 'metric'] as const,
+    registers: [registry],
+  });
+  const shown = new Map<string, Set<string>>();
+  return (result) => {
+    const key = `${result.deployment}\u0000${result.monitor}`;
+    const before = shown.get(key) ?? new Set<string>();
+    const now = new Set<string>();
+    for (const [metric, value] of Object.entries(result.metrics)) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      gauge.set({ deployment: result.deployment, monitor: result.monitor, metric }, value);
+      now.add(metric);
+    }
+    for (const metric of before) if (!now.has(metric)) gauge.remove({ deployment: result.deployment, monitor: result.monitor, metric });
+    shown.set(key, now);
+  };
 }
