@@ -3,7 +3,7 @@ export { ERROR_CODES, PlinthError, isPlinthError } from './errors.js';
 export type { ErrorCode, PlinthErrorOptions } from './errors.js';
 export { loadServerConfig, loadClientConfig, loadServingSettings, loadPredictionLogSettings } from './config.js';
 export type { ServerConfig, ClientConfig, ServerFlags, Env, ServingSettings, PredictionLogSettings } from './config.js';
-export { newId, newSecret, sha256Hex } from './ids.js';
+export { newId, newSecret, newTimeOrderedId, sha256Hex } from './ids.js';
 export { NAME_PATTERN, isValidName, assertValidName } from './names.js';
 export { createLogger, loggerOptions, REDACT_PATHS } from './logger.js';
 export type { Logger } from './logger.js';

@@ -5,7 +5,7 @@ export { openPredictionLog } from './open-prediction-log.js';
 export type { OpenPredictionLogOptions } from './open-prediction-log.js';
 export type { PredictionLogOptions, PredictionRecord, PredictionLogStats } from './prediction-log.js';
 export { loadHashKey, HASH_KEY_FILE } from './hash-key.js';
-export { redactionOf, tensorMapJson, SensitiveMasker } from './record-json.js';
+export { redactionOf, tensorMapJson, readableTensorsJson, SensitiveMasker } from './record-json.js';
 export type { Redaction, SensitiveMode } from './record-json.js';
 export { sweepPredictionLog } from './retention.js';
 export type { SweepOptions, SweepResult } from './retention.js';

@@ -3,6 +3,7 @@
 // opaque page_token), so pages stay stable while new rows arrive and cost the same at any depth.
 import { PlinthError } from '../core/index.js';
 import type { Queryable } from '../store/index.js';
+import { readableTensorsJson } from './record-json.js';
 
 /** Filters of a listing or an export. */
 export interface PredictionFilter {
@@ -108,7 +109,14 @@ export async function listPredictionRows(q: Queryable, deployment: string, optio
   }
   if (after) query = query.where((eb) => eb.or([eb('l.at', '<', after.at), eb.and([eb('l.at', '=', after.at), eb('l.id', '<', after.id)])]));
   const found = await query.orderBy('l.at', 'desc').orderBy('l.id', 'desc').limit(limit + 1).execute();
-  const rows = found.slice(0, limit).map((r) => ({ ...r, id: Number(r.id), at: Number(r.at), label_received_at: r.label_received_at === null ? null : Number(r.label_received_at) })) as PredictionRow[];
+  const rows = found.slice(0, limit).map((r) => ({
+    ...r,
+    id: Number(r.id),
+    at: Number(r.at),
+    inputs: readableTensorsJson(r.inputs),
+    outputs: r.outputs === null ? null : readableTensorsJson(r.outputs),
+    label_received_at: r.label_received_at === null ? null : Number(r.label_received_at),
+  })) as PredictionRow[];
   const last = rows[rows.length - 1];
   return { rows, nextPageToken: found.length > limit && last ? encodePageToken(last) : null };
 }

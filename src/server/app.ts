@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { sql } from 'kysely';
 import { authRoutes, installAuthentication, type Permission } from '../auth/index.js';
-import { loggerOptions } from '../core/index.js';
+import { loggerOptions, newTimeOrderedId } from '../core/index.js';
 import { mlflowArtifactRoutes, mlflowRoutes } from '../mlflow/index.js';
 import { datasetRoutes } from '../datasets/index.js';
 import { alertRoutes, monitorApiRoutes, monitorRoutes } from '../monitor/index.js';
@@ -56,7 +56,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : crypto.randomUUID();
+      // Generated ids sort by time (UUIDv7), which keeps the prediction log's request-id index cheap to append to.
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : newTimeOrderedId();
     },
     // Long path segments reach the route and its schema (a JSON 400), rather than a bare 414.
     routerOptions: { maxParamLength: 4096 },
