@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { ensureAdminToken } from '../auth/index.js';
 import { createLogger, type Logger, type ServerConfig } from '../core/index.js';
-import { AlertService, driftMonitorKind, MonitorScheduler, qualityMonitorKind, registerMonitorKind } from '../monitor/index.js';
+import { AlertService, conceptMonitorKind, driftMonitorKind, MonitorScheduler, performanceMonitorKind, qualityMonitorKind, registerMonitorKind } from '../monitor/index.js';
 import { labelsFor, openPredictionLog, type PredictionLog } from '../predlog/index.js';
 import { DeploymentTable, RolloutController, type RolloutEvent } from '../rollout/index.js';
 import { ModelManager } from '../serving/index.js';
@@ -62,6 +62,8 @@ export async function openPlatform(config: ServerConfig, logger: Logger = create
     rolloutListeners.push(alerts.onRolloutEvent);
     registerMonitorKind(driftMonitorKind);
     registerMonitorKind(qualityMonitorKind);
+    registerMonitorKind(performanceMonitorKind);
+    registerMonitorKind(conceptMonitorKind);
     const monitors = new MonitorScheduler({ db: database.db, artifacts, logger });
     monitors.onResult(alerts.onMonitorResult);
     await rollouts.start();
