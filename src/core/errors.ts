@@ -78,6 +78,7 @@ export const ERROR_CODES = Object.freeze({
   MONITOR_NOT_FOUND: { status: 404, description: 'The deployment has no monitor with that name.' },
   MONITOR_ALREADY_EXISTS: { status: 409, description: 'The deployment already has a monitor with that name.' },
   REFERENCE_PROFILE_NOT_FOUND: { status: 404, description: 'The model version has no reference profile, and none can be built from a training dataset link: set one from a dataset version or a window of traffic.' },
+  DRIFT_REPORT_UNAVAILABLE: { status: 409, description: 'A deployment drift report cannot be made: the window holds no answered requests and no drift monitor has a stored result yet.' },
 
   // alerts
   ALERT_RULE_NOT_FOUND: { status: 404, description: 'No alert rule with that name.' },
