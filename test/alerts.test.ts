@@ -212,6 +212,31 @@ for (const backend of BACKENDS) {
       assert.equal((await server.request('GET', '/api/v1/alerts/rules/dead-hook')).status, 200);
     });
 
+    test('a monitor run on live traffic fires a rule on its metric before the run answers', async () => {
+      await server.registerModel('live', STABLE);
+      assert.equal((await server.request('POST', '/api/v1/deployments', { json: { name: 'live-q', model: 'live@1' } })).status, 201);
+      for (let i = 0; i < 3; i++) {
+        const answer = await server.request('POST', '/v2/models/live-q/infer', { json: { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [i, 1, 2, 3] }] } });
+        assert.equal(answer.status, 200, answer.text);
+      }
+      const monitor = await server.request('POST', '/api/v1/deployments/live-q/monitors', { json: { name: 'quality', kind: 'quality', schedule_seconds: null, config: { features: ['input[0]', 'input[1]'] } } });
+      assert.equal(monitor.status, 201, monitor.text);
+      const rule = await server.request('POST', '/api/v1/alerts/rules', { json: { name: 'rows-seen', deployment: 'live-q', metric: 'quality.rows', comparison: 'gte', threshold: 3 } });
+      assert.equal(rule.status, 201, rule.text);
+      const run = await server.request('POST', '/api/v1/deployments/live-q/monitors/quality/run');
+      assert.equal(run.status, 200, run.text);
+      assert.equal(run.body.metrics['quality.rows'], 3, run.text);
+      const events = (await server.request('GET', '/api/v1/alerts/events?rule=rows-seen')).body.events;
+      assert.deepEqual(events.map((e: { state: string; value: number }) => [e.state, e.value]), [['firing', 3]]);
+      assert.deepEqual(events[0].payload.source, { kind: 'quality', monitor_id: run.body.monitor_id, monitor: 'quality' });
+      assert.equal(events[0].payload.details.result_id, run.body.id);
+      assert.equal(events[0].at, run.body.computed_at, 'evaluated on the result\'s clock');
+      const again = await server.request('POST', '/api/v1/deployments/live-q/monitors/quality/run');
+      assert.equal(again.status, 200, again.text);
+      assert.equal((await server.request('GET', '/api/v1/alerts/events?rule=rows-seen')).body.events.length, 1, 'still firing: no second event');
+      assert.equal((await server.request('GET', '/api/v1/alerts/rules/rows-seen')).body.state, 'firing');
+    });
+
     test('an automatic canary rollback fires an alert and a signed webhook', async (t) => {
       const hook = await receiver();
       t.after(() => hook.close());

@@ -47,23 +47,26 @@ export class AlertService {
     return evaluateAlerts(this.options.db, input, { now: this.now, onQueued: () => this.sender.wake() });
   }
 
-  /** Evaluates in the background; failures are logged, never thrown. */
-  submit(input: AlertInput): void {
-    const work = this.evaluate(input)
-      .catch((error: unknown) => this.options.logger?.error({ err: error, deployment: input.deployment, kind: input.kind }, 'alert evaluation failed'))
+  /** Evaluates in the background; failures are logged, never thrown. The promise resolves when it is done (never rejects). */
+  submit(input: AlertInput): Promise<void> {
+    const work: Promise<void> = this.evaluate(input)
+      .then(() => undefined, (error: unknown) => this.options.logger?.error({ err: error, deployment: input.deployment, kind: input.kind }, 'alert evaluation failed'))
       .finally(() => this.pending.delete(work));
     this.pending.add(work);
+    return work;
   }
 
-  /** Listener for stored monitor results (the scheduler's result listeners): evaluates in the background. */
-  readonly onMonitorResult = (result: MonitorResult): void => {
-    this.submit(alertInputOfMonitorResult(result));
-  };
+  /**
+   * Listener for stored monitor results (the scheduler's result listeners). Resolves once the
+   * result's alert events are recorded (webhooks are sent later), so an on-demand run answers after
+   * its alerts; never rejects.
+   */
+  readonly onMonitorResult = (result: MonitorResult): Promise<void> => this.submit(alertInputOfMonitorResult(result));
 
   /** Listener for the rollout controller's decisions (Platform.rolloutListeners). */
   readonly onRolloutEvent = (event: RolloutDecision): void => {
     const input = alertInputOfRollout(event, this.now());
-    if (input) this.submit(input);
+    if (input) void this.submit(input);
   };
 
   /** Waits until every background evaluation submitted so far has finished (tests, shutdown). */
