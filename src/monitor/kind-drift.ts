@@ -51,10 +51,13 @@ function checkThreshold(value: unknown, field: string): number {
  * @throws PlinthError INVALID_ARGUMENT naming the field (config.tests.<feature>, config.drift_share, …)
  */
 export function checkDriftConfig(config: unknown): DriftMonitorConfig {
-  const c = config === undefined || config === null ? {} : config;
-  if (!isObject(c)) throw bad('config: must be an object');
+  const given = config === undefined || config === null ? {} : config;
+  if (!isObject(given)) throw bad('config: must be an object');
+  const c: Record<string, unknown> = { ...given };
   const unknown = Object.keys(c).find((k) => !KEYS.includes(k));
   if (unknown !== undefined) throw bad(`config.${unknown.slice(0, 100)}: unknown setting of a drift monitor (allowed: ${KEYS.join(', ')})`);
+  // null means "not set" (the normalised form stores unset settings as null).
+  for (const key of KEYS) if (c[key] === null) delete c[key];
   const out: DriftMonitorConfig = { tests: {}, thresholds: {}, drift_share: null, correction: 'none', features: null, prediction_test: null, prediction_threshold: null };
   if (c.tests !== undefined) {
     if (!isObject(c.tests)) throw bad('config.tests: must be an object of feature → test name');

@@ -53,7 +53,7 @@ export function checkQualityConfig(config: unknown): QualityMonitorConfig {
   const unknown = Object.keys(record).find((k) => k !== 'features');
   if (unknown !== undefined) throw new PlinthError('INVALID_ARGUMENT', `config.${unknown.slice(0, 100)}: unknown setting of a quality monitor (allowed: features)`);
   const features = record.features;
-  if (features === undefined) return { features: null };
+  if (features === undefined || features === null) return { features: null };
   if (!Array.isArray(features) || features.length === 0 || !features.every((f) => typeof f === 'string' && f.length > 0)) throw new PlinthError('INVALID_ARGUMENT', 'config.features: must be a non-empty array of feature names');
   return { features: [...new Set(features as string[])] };
 }

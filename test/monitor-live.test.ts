@@ -1,0 +1,311 @@
+// Live monitoring end to end on a real server: a model version registered with a feature schema and
+// a training dataset link, a deployment, traffic through the serving routes, the reference profile
+// built from the dataset (or set from a window of traffic), drift and quality monitors run on demand
+// and by the scheduler, results checked against values worked out by hand here (KS by brute force
+// and an exact lattice-path count, chi-square with two degrees of freedom in closed form), the
+// gauge on /metrics, and bad input.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { linearModel } from '../src/onnx/index.js';
+import { BACKENDS, startTestServer, type TestServer } from './helpers/server.js';
+
+/** output = age (the first input column): the prediction equals the age. */
+const MODEL = linearModel({ weights: [[1], [0], [0]], bias: [0] });
+const SCHEMA = {
+  features: [
+    { name: 'age', type: 'numeric' },
+    { name: 'country', type: 'categorical', categories: ['FR', 'DE', 'IT', 'ES'] },
+    { name: 'member', type: 'boolean', nullable: true },
+  ],
+};
+
+// Reference (training data): ages 20…29; FR 5, DE 3, IT 2; member alternating.
+const REF_COUNTRIES = ['FR', 'FR', 'FR', 'FR', 'FR', 'DE', 'DE', 'DE', 'IT', 'IT'];
+const TRAINING_CSV = 'age,country,member,label\n' + Array.from({ length: 10 }, (_, i) => `${20 + i},${REF_COUNTRIES[i]},${i % 2 === 0 ? 'true' : 'false'},${i % 2}`).join('\n') + '\n';
+// Live traffic: ages 25…34; FR 2, DE 3, IT 5; member alternating.
+const LIVE_COUNTRIES = ['FR', 'FR', 'DE', 'DE', 'DE', 'IT', 'IT', 'IT', 'IT', 'IT'];
+const LIVE_ROWS = Array.from({ length: 10 }, (_, i) => [25 + i, LIVE_COUNTRIES[i]!, i % 2 === 0]);
+
+/** sup |F_a − F_b| by brute force over every value of both samples. */
+function ksStatistic(a: number[], b: number[]): number {
+  let d = 0;
+  for (const x of [...a, ...b]) {
+    const fa = a.filter((v) => v <= x).length / a.length;
+    const fb = b.filter((v) => v <= x).length / b.length;
+    d = Math.max(d, Math.abs(fa - fb));
+  }
+  return d;
+}
+
+/** Exact two-sided P(D ≥ d) for two samples of n values each: lattice paths with |i − j| < d·n at every step, over C(2n, n). */
+function ksExactEqualSizes(n: number, d: number): number {
+  const limit = d * n;
+  let row = new Array<number>(n + 1).fill(0);
+  for (let i = 0; i <= n; i++) {
+    const next = new Array<number>(n + 1).fill(0);
+    for (let j = 0; j <= n; j++) {
+      if (Math.abs(i - j) >= limit - 1e-9) continue;
+      if (i === 0 && j === 0) next[j] = 1;
+      else next[j] = (i > 0 ? row[j]! : 0) + (j > 0 ? next[j - 1]! : 0);
+    }
+    row = next;
+  }
+  let total = 1;
+  for (let k = 1; k <= n; k++) total = (total * (n + k)) / k;
+  return 1 - row[n]! / total;
+}
+
+function close(actual: number, expected: number, tolerance = 1e-9): void {
+  assert.ok(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)), `${actual} ≠ ${expected}`);
+}
+
+for (const backend of BACKENDS) {
+  describe(`live monitoring (${backend})`, () => {
+    let server: TestServer;
+
+    const send = async (deployment: string, rows: unknown[][]) => {
+      const reply = await server.request('POST', `/api/v1/deployments/${deployment}/invocations`, { json: { dataframe_split: { columns: ['age', 'country', 'member'], data: rows } } });
+      assert.equal(reply.status, 200, reply.text);
+    };
+    const createDeployment = async (name: string, model: string) => {
+      const reply = await server.request('POST', '/api/v1/deployments', { json: { name, model } });
+      assert.equal(reply.status, 201, reply.text);
+    };
+    const createMonitor = async (deployment: string, body: unknown) => {
+      const reply = await server.request('POST', `/api/v1/deployments/${deployment}/monitors`, { json: body });
+      assert.equal(reply.status, 201, reply.text);
+      return reply.body;
+    };
+    const run = async (deployment: string, monitor: string) => {
+      const reply = await server.request('POST', `/api/v1/deployments/${deployment}/monitors/${monitor}/run`);
+      assert.equal(reply.status, 200, reply.text);
+      assert.notEqual(reply.body.status, 'error', reply.text);
+      return reply.body;
+    };
+
+    before(async () => {
+      server = await startTestServer({ backend });
+      const form = new FormData();
+      form.append('file', new Blob([TRAINING_CSV]), 'train.csv');
+      const up = await server.request('POST', '/api/v1/datasets/people/versions', { body: form });
+      assert.equal(up.status, 201, up.text);
+      await server.registerModel('scorer', MODEL, { feature_schema: SCHEMA, datasets: { training: 'people@1' } });
+      await server.registerModel('scorer', MODEL, { feature_schema: SCHEMA });
+    });
+    after(async () => server?.close());
+
+    it('drift of live traffic against the training dataset: KS and chi-square as worked out by hand, the verdict, the gauge', async () => {
+      await createDeployment('d-drift', 'scorer@1');
+      // Two requests of five rows each: a logged request may hold several rows.
+      await send('d-drift', LIVE_ROWS.slice(0, 5));
+      await send('d-drift', LIVE_ROWS.slice(5));
+      await createMonitor('d-drift', { name: 'drift', kind: 'drift', window: { requests: 100 }, schedule_seconds: null });
+      const result = await run('d-drift', 'drift');
+      assert.equal(result.kind, 'drift');
+      assert.equal(result.rows, 2);
+      assert.equal(result.result.window.rows, 10);
+      assert.equal(result.result.window.model, 'scorer@1');
+      assert.equal(result.result.reference.source.dataset, 'people@1');
+      assert.equal(result.result.reference.source.automatic, true);
+
+      const byName = Object.fromEntries(result.result.features.map((f: { feature: string }) => [f.feature, f]));
+      assert.deepEqual(Object.keys(byName).sort(), ['age', 'country', 'member']);
+      const refAges = Array.from({ length: 10 }, (_, i) => 20 + i);
+      const liveAges = LIVE_ROWS.map((r) => r[0] as number);
+      const d = ksStatistic(refAges, liveAges);
+      assert.equal(d, 0.5);
+      assert.equal(byName.age.test, 'ks');
+      close(byName.age.statistic, d);
+      close(byName.age.p_value, ksExactEqualSizes(10, d), 1e-9);
+      assert.equal(byName.age.drifted, false);
+      // χ² with expected counts 5, 3, 2 (reference shares × 10) against observed 2, 3, 5; df = 2, so p = e^(−χ²/2).
+      const chi = (2 - 5) ** 2 / 5 + (3 - 3) ** 2 / 3 + (5 - 2) ** 2 / 2;
+      assert.equal(byName.country.test, 'chisquare');
+      close(byName.country.statistic, chi);
+      close(byName.country.p_value, Math.exp(-chi / 2));
+      assert.equal(byName.country.drifted, true);
+      // Five true and five false on both sides: z = 0, p = 1.
+      assert.equal(byName.member.test, 'z');
+      close(byName.member.p_value, 1);
+      assert.equal(byName.member.drifted, false);
+      assert.equal(result.result.dataset.drifted_features, 1);
+      close(result.result.dataset.share, 1 / 3);
+      assert.equal(result.status, 'ok');
+      // The dataset reference holds no prediction: reported, not a verdict.
+      assert.equal(result.result.prediction.status, 'missing_in_reference');
+      assert.equal(result.result.prediction.drifted, null);
+
+      close(result.metrics['drift.share'], 1 / 3);
+      close(result.metrics['drift.feature.country.statistic'], chi);
+      assert.equal(result.metrics['drift.feature.country.drifted'], 1);
+      assert.equal(result.metrics['drift.prediction.statistic'], undefined);
+      for (const value of Object.values(result.metrics)) assert.ok(Number.isFinite(value as number));
+
+      const drift = await server.request('GET', '/api/v1/deployments/d-drift/drift');
+      assert.equal(drift.status, 200, drift.text);
+      assert.equal(drift.body.latest.length, 1);
+      assert.equal(drift.body.latest[0].id, result.id);
+      assert.equal(drift.body.history.length, 1);
+
+      const metrics = await server.request('GET', '/metrics', { token: null });
+      const line = metrics.text.split('\n').find((l) => l.startsWith('plinth_monitor_metric{') && l.includes('deployment="d-drift"') && l.includes('metric="drift.feature.country.statistic"'));
+      assert.ok(line, 'the gauge shows the chi-square statistic');
+      close(Number(line.split(' ').pop()), chi, 1e-12);
+
+      const reference = await server.request('GET', '/api/v1/models/scorer/versions/1/reference');
+      assert.equal(reference.status, 200, reference.text);
+      const age = reference.body.profile.features.find((f: { name: string }) => f.name === 'age');
+      assert.deepEqual([age.min, age.max, age.count], [20, 29, 10]);
+      assert.equal(reference.body.summary.rows, 10);
+    });
+
+    it('a reference set from a window of traffic includes the prediction; the prediction drifts with the age', async () => {
+      await createDeployment('d-traffic', 'scorer@2');
+      // No reference and no training link yet: a clear status.
+      await send('d-traffic', LIVE_ROWS.map((r) => [Number(r[0]) - 5, r[1], r[2]]));
+      await createMonitor('d-traffic', { name: 'drift', kind: 'drift', window: { requests: 1 }, schedule_seconds: null });
+      const none = await run('d-traffic', 'drift');
+      assert.equal(none.status, 'no_reference');
+      const set = await server.request('PUT', '/api/v1/models/scorer/versions/2/reference', { json: { deployment: 'd-traffic' } });
+      assert.equal(set.status, 200, set.text);
+      assert.equal(set.body.summary.prediction, true);
+      await send('d-traffic', LIVE_ROWS);
+      const result = await run('d-traffic', 'drift');
+      const ageReference = Array.from({ length: 10 }, (_, i) => 20 + i);
+      const d = ksStatistic(ageReference, LIVE_ROWS.map((r) => r[0] as number));
+      assert.equal(result.result.prediction.status, 'ok');
+      assert.equal(result.result.prediction.test, 'ks');
+      close(result.result.prediction.statistic, d);
+      close(result.metrics['drift.prediction.statistic'], d);
+      close(result.result.prediction.p_value, ksExactEqualSizes(10, d));
+    });
+
+    it('quality: missing values, out-of-range values and unseen categories counted per feature', async () => {
+      await createDeployment('d-quality', 'scorer@1');
+      await send('d-quality', [
+        [25, 'FR', true],
+        [100, 'ES', null], // above the reference maximum 29; ES never in the reference; member missing
+        [10, 'DE', false], // below the reference minimum 20
+        [29, 'IT', null], // member missing
+      ]);
+      await createMonitor('d-quality', { name: 'quality', kind: 'quality', window: { seconds: 3600 }, schedule_seconds: null });
+      const result = await run('d-quality', 'quality');
+      assert.equal(result.status, 'anomalies');
+      const byName = Object.fromEntries(result.result.features.map((f: { feature: string }) => [f.feature, f]));
+      assert.deepEqual(byName.age.counts, { missing_value: 0, type_mismatch: 0, out_of_range: 2, unseen_category: 0, missing_field: 0 });
+      assert.deepEqual(byName.country.counts, { missing_value: 0, type_mismatch: 0, out_of_range: 0, unseen_category: 1, missing_field: 0 });
+      assert.deepEqual(byName.member.counts, { missing_value: 2, type_mismatch: 0, out_of_range: 0, unseen_category: 0, missing_field: 0 });
+      assert.equal(byName.member.missing_rate, 0.5);
+      assert.deepEqual(byName.age.reference, { min: 20, max: 29 });
+      assert.equal(result.metrics['quality.out_of_range'], 2);
+      assert.equal(result.metrics['quality.feature.member.missing_value'], 2);
+      close(result.metrics['quality.missing_rate'], 2 / 12);
+      close(result.metrics['quality.anomaly_rate'], 5 / 12);
+      const quality = await server.request('GET', '/api/v1/deployments/d-quality/quality?limit=5');
+      assert.equal(quality.status, 200, quality.text);
+      assert.equal(quality.body.latest[0].status, 'anomalies');
+    });
+
+    it('the scheduler runs due monitors on its own and stores each run', async () => {
+      await createDeployment('d-sched', 'scorer@1');
+      await send('d-sched', LIVE_ROWS);
+      await createMonitor('d-sched', { name: 'every-second', kind: 'quality', window: { requests: 10 }, schedule_seconds: 1 });
+      const deadline = Date.now() + 20_000;
+      let results: Array<{ status: string; computed_at: number }> = [];
+      while (Date.now() < deadline) {
+        const reply = await server.request('GET', '/api/v1/deployments/d-sched/monitors/every-second/results');
+        assert.equal(reply.status, 200, reply.text);
+        results = reply.body.results;
+        if (results.length >= 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.ok(results.length >= 2, `the scheduler ran the monitor ${results.length} time(s)`);
+      assert.ok(results[0]!.computed_at - results[1]!.computed_at >= 1000, 'runs are a schedule apart');
+      const listed = await server.request('GET', '/api/v1/deployments/d-sched/monitors');
+      // Ages 30…34 lie above the reference maximum 29.
+      assert.equal(results[0]!.status, 'anomalies');
+      assert.equal((results[0] as unknown as { metrics: Record<string, number> }).metrics['quality.out_of_range'], 5);
+      assert.equal(listed.body.monitors[0].latest.status, 'anomalies');
+    });
+
+    it('empty windows, a one-row reference and a constant column give clear statuses, never NaN', async () => {
+      await createDeployment('d-empty', 'scorer@1');
+      await createMonitor('d-empty', { name: 'drift', kind: 'drift', schedule_seconds: null });
+      await createMonitor('d-empty', { name: 'quality', kind: 'quality', schedule_seconds: null });
+      for (const name of ['drift', 'quality']) {
+        const result = await run('d-empty', name);
+        assert.equal(result.status, 'not_enough_data');
+        assert.equal(result.rows, 0);
+      }
+      // A one-row reference whose country is constant.
+      const form = new FormData();
+      form.append('file', new Blob(['age,country,member\n30,FR,true\n']), 'one.csv');
+      const up = await server.request('POST', '/api/v1/datasets/one-row/versions', { body: form });
+      assert.equal(up.status, 201, up.text);
+      const set = await server.request('PUT', '/api/v1/models/scorer/versions/1/reference', { json: { dataset: 'one-row@1' } });
+      assert.equal(set.status, 200, set.text);
+      await send('d-empty', LIVE_ROWS);
+      const result = await run('d-empty', 'drift');
+      assert.equal(result.status, 'not_enough_data');
+      assert.equal(result.result.dataset.drifted, null);
+      assert.equal(result.result.dataset.share, null);
+      for (const f of result.result.features) {
+        assert.equal(f.status, 'not_enough_data');
+        assert.equal(f.drifted, null);
+        assert.match(f.reason, /reference has 1 value/);
+      }
+      assert.equal(result.metrics['drift.share'], undefined);
+      for (const value of Object.values(result.metrics)) assert.ok(Number.isFinite(value as number));
+      // Restore the training reference for the other tests' version.
+      const restored = await server.request('PUT', '/api/v1/models/scorer/versions/1/reference', { json: {} });
+      assert.equal(restored.status, 200, restored.text);
+      assert.equal(restored.body.source.dataset, 'people@1');
+    });
+
+    it('refuses bad input with a 4xx naming the field, and changes nothing', async () => {
+      await createDeployment('d-bad', 'scorer@1');
+      await createMonitor('d-bad', { name: 'm', kind: 'drift' });
+      const cases: Array<[string, string, unknown, number, string, RegExp?]> = [
+        ['POST', '/api/v1/deployments/nosuch/monitors', { name: 'm', kind: 'drift' }, 404, 'DEPLOYMENT_NOT_FOUND'],
+        ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'm', kind: 'drift' }, 409, 'MONITOR_ALREADY_EXISTS'],
+        ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'x', kind: 'weather' }, 400, 'INVALID_ARGUMENT', /^kind:/],
+        ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'x', kind: 'drift', window: { requests: 0 } }, 400, 'INVALID_ARGUMENT', /^window\.requests:/],
+        ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'x', kind: 'drift', window: { requests: 5, seconds: 5 } }, 400, 'INVALID_ARGUMENT', /^window:/],
+        ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'x', kind: 'drift', config: { tests: { age: 'magic' } } }, 400, 'INVALID_ARGUMENT', /^config\.tests\.age:/],
+        ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'x', kind: 'drift', config: { drift_share: 2 } }, 400, 'INVALID_ARGUMENT', /^config\.drift_share:/],
+        ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'x', kind: 'quality', config: { colour: 1 } }, 400, 'INVALID_ARGUMENT', /^config\.colour:/],
+        ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'x', kind: 'drift', schedule_seconds: 0 }, 400, 'INVALID_ARGUMENT', /^schedule_seconds:/],
+        ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'bad/name', kind: 'drift' }, 400, 'INVALID_ARGUMENT'],
+        ['POST', '/api/v1/deployments/d-bad/monitors/nosuch/run', undefined, 404, 'MONITOR_NOT_FOUND'],
+        ['POST', '/api/v1/deployments/nosuch/monitors/m/run', undefined, 404, 'DEPLOYMENT_NOT_FOUND'],
+        ['DELETE', '/api/v1/deployments/d-bad/monitors/nosuch', undefined, 404, 'MONITOR_NOT_FOUND'],
+        ['GET', '/api/v1/deployments/nosuch/drift', undefined, 404, 'DEPLOYMENT_NOT_FOUND'],
+        ['GET', '/api/v1/deployments/d-bad/drift?since=yesterday', undefined, 400, 'INVALID_ARGUMENT'],
+        ['GET', '/api/v1/deployments/d-bad/drift?monitor=nosuch', undefined, 404, 'MONITOR_NOT_FOUND'],
+        ['PUT', '/api/v1/models/scorer/versions/2/reference', {}, 400, 'INVALID_ARGUMENT', /^dataset:/],
+        ['PUT', '/api/v1/models/scorer/versions/2/reference', { dataset: 'people@1', deployment: 'd-bad' }, 400, 'INVALID_ARGUMENT'],
+        ['PUT', '/api/v1/models/scorer/versions/2/reference', { dataset: 'people@9' }, 404, 'DATASET_VERSION_NOT_FOUND'],
+        ['PUT', '/api/v1/models/scorer/versions/2/reference', { dataset: 'people@1', prediction_column: 'nope' }, 400, 'INVALID_ARGUMENT', /^prediction_column:/],
+        ['PUT', '/api/v1/models/scorer/versions/2/reference', { deployment: 'nosuch' }, 404, 'DEPLOYMENT_NOT_FOUND'],
+        ['PUT', '/api/v1/models/scorer/versions/9/reference', { dataset: 'people@1' }, 404, 'MODEL_VERSION_NOT_FOUND'],
+        ['GET', '/api/v1/models/nosuch/versions/1/reference', undefined, 404, 'MODEL_NOT_FOUND'],
+      ];
+      const before = await server.request('GET', '/api/v1/deployments/d-bad/monitors');
+      for (const [method, path, json, status, code, message] of cases) {
+        const reply = await server.request(method, path, json === undefined ? {} : { json });
+        assert.equal(reply.status, status, `${method} ${path} ${JSON.stringify(json)}: ${reply.text}`);
+        assert.equal(reply.body.error.code, code, `${method} ${path}: ${reply.text}`);
+        if (message) assert.match(reply.body.error.message, message);
+      }
+      const afterwards = await server.request('GET', '/api/v1/deployments/d-bad/monitors');
+      assert.deepEqual(afterwards.body, before.body);
+      const viewer = await server.tokenWithRole('viewer');
+      const denied = await server.request('POST', '/api/v1/deployments/d-bad/monitors', { token: viewer, json: { name: 'v', kind: 'drift' } });
+      assert.equal(denied.status, 403, denied.text);
+      const deleted = await server.request('DELETE', '/api/v1/deployments/d-bad/monitors/m');
+      assert.equal(deleted.status, 200, deleted.text);
+      const gone = await server.request('GET', '/api/v1/deployments/d-bad/monitors/m');
+      assert.equal(gone.status, 404, gone.text);
+    });
+  });
+}
