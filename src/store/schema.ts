@@ -382,6 +382,68 @@ export interface AlertDeliveriesTable {
   next_attempt_at: number | null;
 }
 
+/** Registered pipeline definitions (src/pipeline). */
+export interface PipelinesTable {
+  id: string;
+  name: string;
+  /** The YAML text as given. */
+  yaml: string;
+  /** JSON: the checked definition. */
+  spec: string;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  /** Schedule trigger: ticks at or before this time (ms) have been handled. */
+  schedule_checked_at: number | null;
+  /** Alert trigger: alert events with ids at or below this have been seen. */
+  alert_cursor: number | null;
+}
+
+/** One run of a pipeline (src/pipeline). */
+export interface PipelineRunsTable {
+  id: string;
+  pipeline_id: string;
+  pipeline: string;
+  /** 1, 2, … per pipeline. */
+  number: number;
+  /** manual | schedule | alert */
+  trigger: string;
+  /** JSON: what started it (the alert event, the schedule tick). */
+  trigger_details: string | null;
+  /** queued | running | succeeded | failed */
+  status: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  tracking_run_id: string | null;
+  /** JSON: dataset → run → model version → deployment. */
+  lineage: string | null;
+  error: string | null;
+  created_by: string;
+}
+
+/** One step of a pipeline run (src/pipeline). */
+export interface PipelineStepRunsTable {
+  id: Generated<number>;
+  run_id: string;
+  step: string;
+  kind: string;
+  /** Execution order within the run. */
+  position: number;
+  /** pending | running | succeeded | failed | skipped */
+  status: string;
+  /** 0/1: outputs reused from an earlier run with the same cache key. */
+  cached: number;
+  cache_key: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+  /** JSON */
+  outputs: string | null;
+  /** Captured log text, truncated. */
+  log: string;
+  error: string | null;
+}
+
 /** Every table of the platform. */
 export interface Schema {
   tokens: TokensTable;
@@ -415,4 +477,7 @@ export interface Schema {
   alert_rules: AlertRulesTable;
   alert_events: AlertEventsTable;
   alert_deliveries: AlertDeliveriesTable;
+  pipelines: PipelinesTable;
+  pipeline_runs: PipelineRunsTable;
+  pipeline_step_runs: PipelineStepRunsTable;
 }

@@ -7,6 +7,7 @@ import { servingMigration } from './005-serving.js';
 import { mlflowMigration } from './006-mlflow.js';
 import { deploymentsMigration } from './007-deployments.js';
 import { monitoringMigration } from './008-monitoring.js';
+import { pipelinesMigration } from './009-pipelines.js';
 
 /** Migrations keyed by a name that sorts in application order. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -17,5 +18,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '006-mlflow': mlflowMigration(dialect),
     '007-deployments': deploymentsMigration(dialect),
     '008-monitoring': monitoringMigration(dialect),
+    '009-pipelines': pipelinesMigration(dialect),
   };
 }
