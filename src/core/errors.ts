@@ -84,6 +84,12 @@ export const ERROR_CODES = Object.freeze({
   ALERT_RULE_NOT_FOUND: { status: 404, description: 'No alert rule with that name.' },
   ALERT_RULE_ALREADY_EXISTS: { status: 409, description: 'An alert rule with that name already exists.' },
   ALERT_EVENT_NOT_FOUND: { status: 404, description: 'No alert event with that id.' },
+
+  // pipelines
+  INVALID_PIPELINE: { status: 400, description: 'A pipeline definition is not valid: bad YAML, an unknown step kind or dependency, a cycle, a missing or unknown parameter, a bad trigger.' },
+  PIPELINE_NOT_FOUND: { status: 404, description: 'No pipeline with that name.' },
+  PIPELINE_RUN_NOT_FOUND: { status: 404, description: 'The pipeline has no run with that id or number.' },
+  PIPELINE_RUN_IN_PROGRESS: { status: 409, description: 'The pipeline already has a run queued or running; a pipeline runs one at a time.' },
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;
