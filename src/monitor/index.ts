@@ -101,3 +101,7 @@ export { readLabelledWindow, chooseOutputs, scalarValue, MAX_LABELLED_REQUESTS, 
 export type { LabelledWindow, LabelledRow, OutputChoice, OutputOptions, ScalarValue } from './labelled-window.js';
 export { checkPredictionSettings, decideScoring, classify, regress, classKey, PREDICTION_TASKS, PREDICTION_SETTING_KEYS } from './prediction-task.js';
 export type { PredictionSettings, PredictionTask, Scoring, ClassifiedRow } from './prediction-task.js';
+export { buildDeploymentDriftReport } from './drift-report.js';
+export type { DeploymentDriftReport, DeploymentDriftReportOptions } from './drift-report.js';
+export { driftReportRoutes } from './report-routes.js';
+export type { DriftReportRoutesOptions } from './report-routes.js';

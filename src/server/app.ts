@@ -10,7 +10,7 @@ import { authRoutes, installAuthentication, type Permission } from '../auth/inde
 import { loggerOptions, newTimeOrderedId } from '../core/index.js';
 import { mlflowArtifactRoutes, mlflowRoutes } from '../mlflow/index.js';
 import { datasetRoutes } from '../datasets/index.js';
-import { alertRoutes, monitorApiRoutes, monitorRoutes } from '../monitor/index.js';
+import { alertRoutes, driftReportRoutes, monitorApiRoutes, monitorRoutes } from '../monitor/index.js';
 import { predictionRoutes } from '../predlog/index.js';
 import { registryRoutes } from '../registry/index.js';
 import { deploymentRoutes } from '../rollout/index.js';
@@ -129,6 +129,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     await api.register(datasetRoutes, { db: database.db, artifacts });
     await api.register(monitorRoutes, { db: database.db, artifacts });
     await api.register(monitorApiRoutes, { db: database.db, artifacts, scheduler: platform.monitors });
+    await api.register(driftReportRoutes, { db: database.db, artifacts });
     await api.register(alertRoutes, { db: database.db });
     await api.register(trackingRoutes, { db: database.db, artifacts, maxArtifactBytes: config.maxUploadBytes });
     await api.register(deploymentRoutes, { controller: platform.rollouts });
