@@ -13,7 +13,7 @@ import { openDatabase, type Database, type Db } from '../store/index.js';
 import { BACKENDS } from '../../test/helpers/server.js';
 import { createPostgresDatabase } from '../../test/helpers/postgres.js';
 import { alertInputOfRollout, evaluateAlerts, type AlertInput } from './alert-evaluator.js';
-import { createAlertRule } from './alert-rules.js';
+import { createAlertRule, updateAlertRule } from './alert-rules.js';
 
 const T = 1_700_000_000_000;
 const S = 1000;
@@ -134,6 +134,39 @@ for (const backend of BACKENDS) {
         ['resolved', 'a', 0, T + 20 * S],
         ['resolved', 'b', 0.05, T + 21 * S],
       ]);
+    });
+
+    it('ends open episodes when a rule is disabled or retargeted, and not when its threshold changes', async () => {
+      const db = database.db;
+      await createAlertRule(db, SYSTEM_ACTOR, { name: 'changing', metric: 'm', comparison: 'gt', threshold: 0, for_seconds: 30, webhook_url: 'https://example.com/h' });
+      await evaluateAlerts(db, input('p', T, { m: 1 }));
+      await evaluateAlerts(db, input('p', T + 30 * S, { m: 1 })); // p fires
+      await evaluateAlerts(db, input('q', T + 31 * S, { m: 1 })); // q pending
+      await updateAlertRule(db, SYSTEM_ACTOR, 'changing', { threshold: 0.5 });
+      assert.deepEqual(await ruleState(db, 'changing'), ['firing', null], 'a new threshold does not end the episode');
+      assert.equal((await events(db, 'changing')).length, 3);
+      const disabled = await updateAlertRule(db, SYSTEM_ACTOR, 'changing', { enabled: false });
+      assert.equal(disabled.state, 'inactive');
+      const rows = await db
+        .selectFrom('alert_events as e')
+        .innerJoin('alert_rules as r', 'r.id', 'e.rule_id')
+        .select(['e.id', 'e.state', 'e.deployment', 'e.value', 'e.payload'])
+        .where('r.name', '=', 'changing')
+        .orderBy('e.id', 'asc')
+        .execute();
+      assert.deepEqual(rows.map((r) => [r.state, r.deployment, r.value]), [
+        ['pending', 'p', 1],
+        ['firing', 'p', 1],
+        ['pending', 'q', 1],
+        ['resolved', 'p', null],
+        ['inactive', 'q', null],
+      ]);
+      assert.equal(JSON.parse(rows[3]!.payload).details.reason, 'rule disabled');
+      assert.equal(JSON.parse(rows[3]!.payload).since, T + 30 * S);
+      const deliveries = await db.selectFrom('alert_deliveries').select('event_id').where('event_id', 'in', rows.map((r) => Number(r.id))).orderBy('event_id', 'asc').execute();
+      assert.deepEqual(deliveries.map((d) => Number(d.event_id)), [Number(rows[1]!.id), Number(rows[3]!.id)], 'the firing and the resolution are notified');
+      await evaluateAlerts(db, input('p', T + 60 * S, { m: 1 }));
+      assert.equal((await events(db, 'changing')).length, 5, 'a disabled rule is not evaluated');
     });
 
     it('fires once when the same firing result is evaluated many times at once', async () => {

@@ -9,7 +9,11 @@
 // evaluation is deterministic and testable; only webhook scheduling reads `now`.
 import { nowMs } from '../core/index.js';
 import type { AlertRulesTable, Db, Tx } from '../store/index.js';
+import { pairState, recordAlertEvent, updateRuleSummary, withAlertLock, type AlertEventState, type CreatedAlertEvent } from './alert-event-store.js';
 import { conditionHolds, COMPARISON_SYMBOLS, ROLLOUT_ROLLED_BACK_METRIC, type AlertComparison } from './alert-rules.js';
+
+export { ALERT_EVENT_STATES } from './alert-event-store.js';
+export type { AlertEventState, AlertPayload, CreatedAlertEvent } from './alert-event-store.js';
 
 /** One set of metrics to evaluate: a stored monitor result, or a built-in source (rollouts). */
 export interface AlertInput {
@@ -32,68 +36,11 @@ export interface AlertInput {
   details?: Record<string, unknown> | undefined;
 }
 
-/** The states an alert event records. */
-export const ALERT_EVENT_STATES = Object.freeze(['pending', 'firing', 'resolved', 'inactive'] as const);
-export type AlertEventState = (typeof ALERT_EVENT_STATES)[number];
-
-/** The JSON body a webhook receives (and the event's stored `payload`). */
-export interface AlertPayload {
-  /** The alert event's id: receivers deduplicate retries by it. */
-  event_id: number;
-  state: AlertEventState;
-  rule: { id: string; name: string; metric: string; comparison: string; threshold: number; for_seconds: number; severity: string };
-  deployment: string;
-  /** The metric's value that caused the transition. */
-  value: number;
-  /** When the transition happened (the result's computed_at), ms since epoch. */
-  at: number;
-  /** firing: when the condition began to hold; resolved: when the alert fired; otherwise null. */
-  since: number | null;
-  source: { kind: string; monitor_id: string | null; monitor: string | null };
-  episode: string | null;
-  details: Record<string, unknown> | null;
-  /** One line for people, e.g. `drift.share = 0.62 > 0.5 on fraud: firing`. */
-  summary: string;
-}
-
-/** An event as evaluation created it. */
-export interface CreatedAlertEvent {
-  id: number;
-  rule_id: string;
-  rule: string;
-  deployment: string;
-  state: AlertEventState;
-  value: number;
-  at: number;
-  /** True when a webhook delivery was queued for it. */
-  queued_delivery: boolean;
-}
-
 export interface EvaluateOptions {
   /** Wall clock for delivery scheduling, ms. @default Date.now */
   now?: () => number;
   /** Called once after deliveries were queued (the webhook sender's wake-up). */
   onQueued?: () => void;
-}
-
-interface PairState {
-  state: 'inactive' | 'pending' | 'firing';
-  /** pending: when it began; firing: when it fired. */
-  since: number | null;
-  /** Time of the newest event, ms. */
-  at: number | null;
-  episode: string | null;
-}
-
-// One evaluation at a time per database: two results of the same deployment evaluated at once
-// would both read "inactive" and both fire.
-const chains = new WeakMap<Db, Promise<unknown>>();
-
-function serialised<T>(db: Db, work: () => Promise<T>): Promise<T> {
-  const previous = chains.get(db) ?? Promise.resolve();
-  const next = previous.then(work, work);
-  chains.set(db, next.catch(() => undefined));
-  return next;
 }
 
 /**
@@ -105,7 +52,7 @@ function serialised<T>(db: Db, work: () => Promise<T>): Promise<T> {
  * @returns the events created, in order
  */
 export function evaluateAlerts(db: Db, input: AlertInput, options: EvaluateOptions = {}): Promise<CreatedAlertEvent[]> {
-  return serialised(db, async () => {
+  return withAlertLock(db, async () => {
     const rules = await db
       .selectFrom('alert_rules')
       .selectAll()
@@ -123,25 +70,6 @@ export function evaluateAlerts(db: Db, input: AlertInput, options: EvaluateOptio
     if (created.some((e) => e.queued_delivery)) options.onQueued?.();
     return created;
   });
-}
-
-/** The (rule, deployment) pair's state: its newest event. */
-async function pairState(trx: Tx, ruleId: string, deployment: string): Promise<PairState> {
-  const last = await trx
-    .selectFrom('alert_events')
-    .select(['state', 'at', 'payload'])
-    .where('rule_id', '=', ruleId)
-    .where('deployment', '=', deployment)
-    .orderBy('at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (!last) return { state: 'inactive', since: null, at: null, episode: null };
-  const payload = JSON.parse(last.payload) as Partial<AlertPayload>;
-  const episode = payload.episode ?? null;
-  if (last.state === 'pending') return { state: 'pending', since: last.at, at: last.at, episode };
-  if (last.state === 'firing') return { state: 'firing', since: last.at, at: last.at, episode };
-  return { state: 'inactive', since: null, at: last.at, episode };
 }
 
 async function evaluateRule(trx: Tx, rule: AlertRulesTable, input: AlertInput, value: number, now: () => number): Promise<CreatedAlertEvent[]> {
@@ -170,9 +98,9 @@ async function evaluateRule(trx: Tx, rule: AlertRulesTable, input: AlertInput, v
   if (transitions.length === 0) return [];
   const created: CreatedAlertEvent[] = [];
   for (const transition of transitions) {
-    const payloadWithoutId: Omit<AlertPayload, 'event_id'> = {
+    const symbol = COMPARISON_SYMBOLS[rule.comparison as AlertComparison];
+    created.push(await recordAlertEvent(trx, rule, {
       state: transition.state,
-      rule: { id: rule.id, name: rule.name, metric: rule.metric, comparison: rule.comparison, threshold: rule.threshold, for_seconds: rule.for_seconds, severity: rule.severity },
       deployment: input.deployment,
       value,
       at: t,
@@ -180,41 +108,11 @@ async function evaluateRule(trx: Tx, rule: AlertRulesTable, input: AlertInput, v
       source: { kind: input.kind, monitor_id: input.monitor_id, monitor: input.monitor_name },
       episode: transition.state === 'resolved' ? current.episode : episode,
       details: input.details ?? null,
-      summary: `${rule.metric} = ${value} ${holds ? '' : 'not '}${COMPARISON_SYMBOLS[rule.comparison as AlertComparison]} ${rule.threshold} on ${input.deployment}: ${transition.state}${holds && transition.state === 'resolved' ? ' (superseded by a new episode)' : ''}`,
-    };
-    const inserted = await trx
-      .insertInto('alert_events')
-      .values({ rule_id: rule.id, deployment: input.deployment, state: transition.state, value, at: t, payload: '{}' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const id = Number(inserted.id);
-    const payload: AlertPayload = { event_id: id, ...payloadWithoutId };
-    await trx.updateTable('alert_events').set({ payload: JSON.stringify(payload) }).where('id', '=', id).execute();
-    const notify = rule.webhook_url !== null && (transition.state === 'firing' || transition.state === 'resolved');
-    if (notify) {
-      const due = now();
-      await trx.insertInto('alert_deliveries').values({ event_id: id, attempt: 1, status: 'pending', response_status: null, error: null, at: due, next_attempt_at: due }).execute();
-    }
-    created.push({ id, rule_id: rule.id, rule: rule.name, deployment: input.deployment, state: transition.state, value, at: t, queued_delivery: notify });
+      summary: `${rule.metric} = ${value} ${holds ? '' : 'not '}${symbol} ${rule.threshold} on ${input.deployment}: ${transition.state}${holds && transition.state === 'resolved' ? ' (superseded by a new episode)' : ''}`,
+    }, now()));
   }
-  await updateRuleSummary(trx, rule);
+  await updateRuleSummary(trx, rule.id);
   return created;
-}
-
-/** Sets alert_rules.state/pending_since from the newest event of each of the rule's deployments. */
-async function updateRuleSummary(trx: Tx, rule: AlertRulesTable): Promise<void> {
-  const newest = trx.selectFrom('alert_events').select((eb) => eb.fn.max('id').as('id')).where('rule_id', '=', rule.id).groupBy('deployment');
-  const rows = await trx.selectFrom('alert_events').select(['state', 'at']).where('id', 'in', newest).execute();
-  let state: 'inactive' | 'pending' | 'firing' = 'inactive';
-  let pendingSince: number | null = null;
-  for (const row of rows) {
-    if (row.state === 'firing') state = 'firing';
-    else if (row.state === 'pending') {
-      if (state === 'inactive') state = 'pending';
-      pendingSince = pendingSince === null ? row.at : Math.min(pendingSince, row.at);
-    }
-  }
-  await trx.updateTable('alert_rules').set({ state, pending_since: state === 'pending' ? pendingSince : null }).where('id', '=', rule.id).execute();
 }
 
 /** A rollout controller decision, as src/rollout's RolloutEvent carries it. */

@@ -5,6 +5,7 @@
 import { appendAudit, type Actor } from '../auth/index.js';
 import { assertValidName, newId, nowMs, PlinthError } from '../core/index.js';
 import { isUniqueViolation, type AlertRulesTable, type Db, type Queryable } from '../store/index.js';
+import { closeOpenEpisodes, withAlertLock } from './alert-event-store.js';
 
 export const ALERT_COMPARISONS = Object.freeze(['gt', 'gte', 'lt', 'lte'] as const);
 export type AlertComparison = (typeof ALERT_COMPARISONS)[number];
@@ -261,9 +262,11 @@ export async function getAlertRule(q: Queryable, name: string): Promise<AlertRul
 }
 
 /**
- * Changes a rule's fields (the name stays). An episode in progress carries on under the new
- * condition: the next evaluation decides whether it still holds. Clearing `webhook_url` clears the
- * secret too.
+ * Changes a rule's fields (the name stays). A new comparison, threshold, for_seconds or severity
+ * leaves an episode in progress running: the next evaluation decides whether it still holds.
+ * Disabling the rule or giving it another metric or deployment ends its open episodes now (firing
+ * pairs get a `resolved` event, notified; pending ones an `inactive` one). Clearing `webhook_url`
+ * clears the secret too.
  * @throws PlinthError ALERT_RULE_NOT_FOUND, INVALID_ARGUMENT (as {@link createAlertRule})
  */
 export async function updateAlertRule(db: Db, actor: Actor, name: string, patch: AlertRulePatch): Promise<AlertRuleInfo> {
@@ -281,12 +284,17 @@ export async function updateAlertRule(db: Db, actor: Actor, name: string, patch:
     if (typeof changes.webhook_secret === 'string') throw invalid('webhook_secret: a secret needs a webhook_url');
     changes.webhook_secret = null;
   }
-  return db.transaction().execute(async (trx) => {
+  return withAlertLock(db, () => db.transaction().execute(async (trx) => {
     const row = await getAlertRuleRow(trx, name);
     const next: AlertRulesTable = { ...row, ...changes };
     if (next.webhook_secret !== null && next.webhook_url === null) throw invalid('webhook_secret: a secret needs a webhook_url');
     checkBuiltInMetric(next.metric, next.for_seconds);
     if (Object.keys(changes).length > 0) await trx.updateTable('alert_rules').set(changes).where('id', '=', row.id).execute();
+    const reason = next.enabled === 0 && row.enabled === 1 ? 'rule disabled'
+      : next.metric !== row.metric ? 'rule now watches another metric'
+        : next.deployment !== row.deployment ? 'rule now watches another deployment'
+          : null;
+    if (reason !== null) await closeOpenEpisodes(trx, next, reason, nowMs());
     const changed = Object.keys(changes).filter((k) => k !== 'webhook_secret');
     await appendAudit(trx, actor, {
       action: 'alert.rule.update',
@@ -294,8 +302,9 @@ export async function updateAlertRule(db: Db, actor: Actor, name: string, patch:
       resourceId: name,
       details: { changed, ...(changes.webhook_secret !== undefined ? { webhook_secret_set: next.webhook_secret !== null } : {}) },
     });
-    return toRuleInfo(next);
-  });
+    const stored = await trx.selectFrom('alert_rules').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+    return toRuleInfo(stored);
+  }));
 }
 
 /**
@@ -303,7 +312,7 @@ export async function updateAlertRule(db: Db, actor: Actor, name: string, patch:
  * @throws PlinthError ALERT_RULE_NOT_FOUND
  */
 export async function deleteAlertRule(db: Db, actor: Actor, name: string): Promise<AlertRuleInfo> {
-  return db.transaction().execute(async (trx) => {
+  return withAlertLock(db, () => db.transaction().execute(async (trx) => {
     const row = await getAlertRuleRow(trx, name);
     const events = trx.selectFrom('alert_events').select('id').where('rule_id', '=', row.id);
     await trx.deleteFrom('alert_deliveries').where('event_id', 'in', events).execute();
@@ -311,5 +320,5 @@ export async function deleteAlertRule(db: Db, actor: Actor, name: string): Promi
     await trx.deleteFrom('alert_rules').where('id', '=', row.id).execute();
     await appendAudit(trx, actor, { action: 'alert.rule.delete', resourceType: 'alert_rule', resourceId: name });
     return toRuleInfo(row);
-  });
+  }));
 }
