@@ -1,6 +1,7 @@
 // `plinth drift` and `plinth report drift`: offline comparison of two CSV/Parquet files (no server),
-// as a table, as JSON, or as a self-contained HTML report. The exit code does not depend on the
-// verdict; scripts read `dataset.drifted` from --json.
+// as a table, as JSON, or as a self-contained HTML report; and `plinth report drift <deployment>`,
+// which asks the server for the report of a deployment's live traffic against its reference. The
+// exit code does not depend on the verdict; scripts read `dataset.drifted` from --json.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -19,7 +20,7 @@ import {
   type DriftTestName,
   type FeatureDrift,
 } from '../../monitor/index.js';
-import { wantsJson } from '../context.js';
+import { clientFor, wantsJson } from '../context.js';
 import { emit, formatTable } from '../output.js';
 import { collect } from '../options.js';
 
@@ -62,14 +63,20 @@ function driftOptions(options: DriftCommandOptions): DriftOptions {
   return result;
 }
 
-function withWindowOptions(command: Command): Command {
+function withComparisonOptions(command: Command): Command {
   return command
-    .requiredOption('--reference <file>', 'reference window: a CSV or Parquet file')
-    .requiredOption('--current <file>', 'current window: a CSV or Parquet file')
     .option('--test <column=test>', `drift test for a column (${DRIFT_TEST_NAMES.join(', ')}); repeatable`, collect, [])
     .option('--threshold <column=value>', "a column's threshold (p-value or distance, per its test); repeatable", collect, [])
     .option('--drift-share <share>', 'share of drifted features at which the dataset drifts (default 0.5)')
     .option('--correction <method>', `multiple-testing correction on p-value tests: ${CORRECTIONS.join(', ')}`);
+}
+
+function withWindowOptions(command: Command): Command {
+  return withComparisonOptions(
+    command
+      .requiredOption('--reference <file>', 'reference window: a CSV or Parquet file')
+      .requiredOption('--current <file>', 'current window: a CSV or Parquet file'),
+  );
 }
 
 const show = (x: number | null) => (x === null ? '' : Math.abs(x) >= 1e-4 || x === 0 ? String(Number(x.toPrecision(6))) : x.toExponential(4));
@@ -115,24 +122,68 @@ export function registerDriftCommands(program: Command): void {
   });
 
   const report = program.command('report').description('write reports');
-  withWindowOptions(
+  withComparisonOptions(
     report
-      .command('drift')
-      .description('write a self-contained HTML drift report (histograms, statistics, verdicts) of two CSV/Parquet files'),
+      .command('drift [deployment]')
+      .description("write a self-contained HTML drift report (histograms, statistics, verdicts): of a deployment's live traffic against its reference (from the server), or of two CSV/Parquet files (offline)")
+      .option('--reference <file>', 'offline: reference window, a CSV or Parquet file')
+      .option('--current <file>', 'offline: current window, a CSV or Parquet file')
+      .option('--monitor <name>', "with a deployment: the drift monitor whose settings and window are used (default: its first drift monitor)")
+      .option('--requests <n>', 'with a deployment: the newest N answered requests')
+      .option('--seconds <s>', 'with a deployment: the requests of the last S seconds'),
   )
     .requiredOption('--out <file>', 'the HTML file to write')
-    .action(async (options: DriftCommandOptions & { out: string }, command: Command) => {
-      const result = await run(options);
+    .action(async (deployment: string | undefined, options: Partial<DriftCommandOptions> & { out: string; monitor?: string; requests?: string; seconds?: string }, command: Command) => {
+      if (deployment !== undefined) {
+        await deploymentReport(deployment, options, command);
+        return;
+      }
+      if (options.reference === undefined || options.current === undefined) {
+        throw new PlinthError('INVALID_ARGUMENT', 'give a deployment name, or both --reference and --current files');
+      }
+      const files = options as DriftCommandOptions & { out: string };
+      const result = await run(files);
       const html = renderDriftReportHtml({
         title: 'Data drift report',
-        reference: path.basename(options.reference),
-        current: path.basename(options.current),
+        reference: path.basename(files.reference),
+        current: path.basename(files.current),
         report: result.report,
         histograms: reportHistograms(result.report, result.reference, result.current),
         generatedAt: new Date(),
       });
-      await fs.promises.writeFile(options.out, html);
+      await fs.promises.writeFile(files.out, html);
       const d = result.report.dataset;
-      emit(wantsJson(command), { out: options.out, dataset: d }, () => `wrote ${options.out}: ${d.drifted === null ? 'no verdict' : d.drifted ? 'dataset drift' : 'no dataset drift'} (${d.drifted_features} of ${d.evaluated} features drifted)\n`);
+      emit(wantsJson(command), { out: files.out, dataset: d }, () => `wrote ${files.out}: ${d.drifted === null ? 'no verdict' : d.drifted ? 'dataset drift' : 'no dataset drift'} (${d.drifted_features} of ${d.evaluated} features drifted)\n`);
     });
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new PlinthError('INVALID_ARGUMENT', `${flag} must be a positive integer, got ${JSON.stringify(text.slice(0, 50))}`);
+  return n;
+}
+
+/**
+ * Downloads a deployment's drift report (GET /api/v1/deployments/{name}/drift/report) into --out,
+ * through a temporary file so a failed download leaves nothing behind.
+ * @throws PlinthError INVALID_ARGUMENT for file options or both window options; the server's codes
+ */
+async function deploymentReport(deployment: string, options: Partial<DriftCommandOptions> & { out: string; monitor?: string; requests?: string; seconds?: string }, command: Command): Promise<void> {
+  const offline = ['reference', 'current'].filter((k) => options[k as 'reference' | 'current'] !== undefined);
+  const tuning = (options.test?.length ?? 0) + (options.threshold?.length ?? 0) > 0 || options.driftShare !== undefined || options.correction !== undefined;
+  if (offline.length > 0 || tuning) throw new PlinthError('INVALID_ARGUMENT', 'with a deployment, the report uses its drift monitor\'s settings: --reference, --current, --test, --threshold, --drift-share and --correction are for files');
+  if (options.requests !== undefined && options.seconds !== undefined) throw new PlinthError('INVALID_ARGUMENT', 'give --requests or --seconds, not both');
+  const query = new URLSearchParams();
+  if (options.monitor !== undefined) query.set('monitor', options.monitor);
+  if (options.requests !== undefined) query.set('requests', String(positiveInteger(options.requests, '--requests')));
+  if (options.seconds !== undefined) query.set('seconds', String(positiveInteger(options.seconds, '--seconds')));
+  const search = query.size > 0 ? `?${query.toString()}` : '';
+  const partial = `${options.out}.part-${process.pid}`;
+  try {
+    const bytes = await clientFor(command).download(`/api/v1/deployments/${encodeURIComponent(deployment)}/drift/report${search}`, partial);
+    await fs.promises.rename(partial, options.out);
+    emit(wantsJson(command), { out: options.out, deployment, bytes }, () => `wrote ${options.out}: drift report of ${deployment} (${bytes} bytes)\n`);
+  } finally {
+    await fs.promises.rm(partial, { force: true });
+  }
 }
