@@ -99,7 +99,7 @@ export async function listAlertEvents(q: Queryable, query: AlertEventQuery = {})
       state: row.state as AlertEventState,
       value: row.value,
       at: row.at,
-      severity: row.severity ?? payload.rule?.severity ?? null,
+      severity: payload.rule?.severity ?? row.severity ?? null,
       payload,
       delivery: newest ? { status: newest.status, attempts: attempts.filter((a) => a.status !== 'pending').length, response_status: newest.response_status, error: newest.error } : null,
     };
