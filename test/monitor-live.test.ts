@@ -6,7 +6,7 @@
 // gauge on /metrics, and bad input.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { linearModel } from '../src/onnx/index.js';
+import { buildModel, linearModel } from '../src/onnx/index.js';
 import { BACKENDS, startTestServer, type TestServer } from './helpers/server.js';
 
 /** output = age (the first input column): the prediction equals the age. */
@@ -25,6 +25,14 @@ const TRAINING_CSV = 'age,country,member,label\n' + Array.from({ length: 10 }, (
 // Live traffic: ages 25…34; FR 2, DE 3, IT 5; member alternating.
 const LIVE_COUNTRIES = ['FR', 'FR', 'DE', 'DE', 'DE', 'IT', 'IT', 'IT', 'IT', 'IT'];
 const LIVE_ROWS = Array.from({ length: 10 }, (_, i) => [25 + i, LIVE_COUNTRIES[i]!, i % 2 === 0]);
+
+/** Sums each row, whatever its width: input [batch, cols] (both dynamic) → output [batch, 1]. */
+const ROW_SUM = buildModel({
+  inputs: [{ name: 'input', datatype: 'FP32', shape: ['batch', 'cols'] }],
+  outputs: [{ name: 'sum', datatype: 'FP32', shape: ['batch', 1] }],
+  initializers: [{ name: 'axes', datatype: 'INT64', dims: [1], values: [1n] }],
+  nodes: [{ opType: 'ReduceSum', inputs: ['input', 'axes'], outputs: ['sum'], attributes: { keepdims: { i: 1 } } }],
+});
 
 /** sup |F_a − F_b| by brute force over every value of both samples. */
 function ksStatistic(a: number[], b: number[]): number {
@@ -260,6 +268,41 @@ for (const backend of BACKENDS) {
       const restored = await server.request('PUT', '/api/v1/models/scorer/versions/1/reference', { json: {} });
       assert.equal(restored.status, 200, restored.text);
       assert.equal(restored.body.source.dataset, 'people@1');
+    });
+
+    it('without a schema columns are named after the tensors; sensitive features are skipped; extra tensor columns are counted', async () => {
+      await server.registerModel('plain', ROW_SUM);
+      await server.registerModel('guarded', ROW_SUM, { feature_schema: { features: [{ name: 'x', type: 'numeric' }, { name: 'secret', type: 'numeric', sensitive: true }] } });
+      const infer = async (deployment: string, data: number[]) => {
+        const reply = await server.request('POST', `/v2/models/${deployment}/infer`, { json: { inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 3], data }] } });
+        assert.equal(reply.status, 200, reply.text);
+      };
+      await createDeployment('d-plain', 'plain@1');
+      await infer('d-plain', [1, 2, 3, 4, 5, 6]);
+      await createMonitor('d-plain', { name: 'quality', kind: 'quality', schedule_seconds: null });
+      const plain = await run('d-plain', 'quality');
+      assert.equal(plain.result.window.columns_from, 'tensors');
+      assert.deepEqual(plain.result.features.map((f: { feature: string }) => f.feature), ['input[0]', 'input[1]', 'input[2]']);
+      assert.deepEqual(plain.result.features[0].not_checked.map((n: { code: string }) => n.code), ['out_of_range']);
+      const set = await server.request('PUT', '/api/v1/models/plain/versions/1/reference', { json: { deployment: 'd-plain', last: 10 } });
+      assert.equal(set.status, 200, set.text);
+      await createMonitor('d-plain', { name: 'drift', kind: 'drift', schedule_seconds: null });
+      const drift = await run('d-plain', 'drift');
+      assert.deepEqual(drift.result.features.map((f: { feature: string; statistic: number }) => [f.feature, f.statistic]), [['input[0]', 0], ['input[1]', 0], ['input[2]', 0]]);
+      assert.equal(drift.result.prediction.statistic, 0);
+      assert.equal(drift.status, 'ok');
+
+      // A schema of two features on a dynamic [-1, -1] input sent three columns: the third is an extra field.
+      await createDeployment('d-guarded', 'guarded@1');
+      await infer('d-guarded', [1, 2, 3, 4, 5, 6]);
+      await createMonitor('d-guarded', { name: 'quality', kind: 'quality', schedule_seconds: null });
+      const guarded = await run('d-guarded', 'quality');
+      assert.equal(guarded.result.window.columns_from, 'feature_schema');
+      assert.deepEqual(guarded.result.features.map((f: { feature: string }) => f.feature), ['x']);
+      assert.deepEqual(guarded.result.window.skipped.map((s: { feature: string }) => s.feature), ['secret']);
+      assert.deepEqual(guarded.result.extra_fields, [{ field: 'input[2]', rows: 2 }]);
+      assert.equal(guarded.metrics['quality.extra_field'], 2);
+      assert.equal(guarded.status, 'anomalies');
     });
 
     it('refuses bad input with a 4xx naming the field, and changes nothing', async () => {
