@@ -26,13 +26,17 @@ export interface WebhookSenderOptions {
   concurrency?: number;
   /** Per-request timeout (connect to the end of the response headers), ms. @default 10000 */
   timeoutMs?: number;
-  /** How often the table is checked for due attempts when nothing woke the sender, ms. @default 1000 */
+  /**
+   * How often the table is checked for due attempts when nothing woke the sender (evaluation,
+   * start and retry timers wake it; polling finds attempts whose lease expired after a crash, or
+   * queued by another process), ms. @default 5000
+   */
   pollMs?: number;
   now?: () => number;
   logger?: Logger;
 }
 
-export const DEFAULT_WEBHOOK_OPTIONS = Object.freeze({ baseDelayMs: 1000, maxAttempts: 5, concurrency: 4, timeoutMs: 10_000, pollMs: 1000 });
+export const DEFAULT_WEBHOOK_OPTIONS = Object.freeze({ baseDelayMs: 1000, maxAttempts: 5, concurrency: 4, timeoutMs: 10_000, pollMs: 5000 });
 
 /** The headers a webhook request carries. */
 export const SIGNATURE_HEADER = 'X-Plinth-Signature';
