@@ -188,6 +188,25 @@ for (const backend of BACKENDS) {
       close(result.result.prediction.p_value, ksExactEqualSizes(10, d));
     });
 
+    it('a window answered by two versions is compared with the reference of the version that answered most of it', async () => {
+      await createDeployment('d-mixed', 'scorer@1');
+      for (let i = 0; i < 3; i++) await send('d-mixed', LIVE_ROWS.slice(0, 4));
+      const routes = await server.request('PUT', '/api/v1/deployments/d-mixed/routes', { json: { routes: [{ model: 'scorer@2', weight: 100 }] } });
+      assert.equal(routes.status, 200, routes.text);
+      await send('d-mixed', LIVE_ROWS);
+      await createMonitor('d-mixed', { name: 'drift', kind: 'drift', schedule_seconds: null });
+      const result = await run('d-mixed', 'drift');
+      assert.deepEqual(result.result.window.versions, { 'scorer@1': 3, 'scorer@2': 1 });
+      assert.equal(result.result.window.model, 'scorer@1');
+      assert.equal(result.result.window.other_version_requests, 1);
+      assert.equal(result.rows, 3);
+      assert.equal(result.result.window.rows, 12);
+      assert.equal(result.result.reference.model, 'scorer@1');
+      const age = result.result.features.find((f: { feature: string }) => f.feature === 'age');
+      const repeated = [...LIVE_ROWS.slice(0, 4), ...LIVE_ROWS.slice(0, 4), ...LIVE_ROWS.slice(0, 4)].map((r) => r[0] as number);
+      close(age.statistic, ksStatistic(Array.from({ length: 10 }, (_, i) => 20 + i), repeated));
+    });
+
     it('quality: missing values, out-of-range values and unseen categories counted per feature', async () => {
       await createDeployment('d-quality', 'scorer@1');
       await send('d-quality', [
