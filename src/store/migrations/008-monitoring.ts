@@ -81,7 +81,7 @@ export function monitoringMigration(dialect: Dialect): Migration {
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addColumn('payload', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('alert_events_rule').on('alert_events').columns(['rule_id', 'at']).execute();
+      await db.schema.createIndex('alert_events_rule').on('alert_events').columns(['rule_id', 'deployment', 'at']).execute();
 
       await withAutoId(db.schema.createTable('alert_deliveries'), dialect)
         .addColumn('event_id', 'bigint', (c) => c.notNull())
@@ -92,6 +92,8 @@ export function monitoringMigration(dialect: Dialect): Migration {
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addColumn('next_attempt_at', 'bigint')
         .execute();
+      await db.schema.createIndex('alert_deliveries_due').on('alert_deliveries').columns(['status', 'next_attempt_at']).execute();
+      await db.schema.createIndex('alert_deliveries_event').on('alert_deliveries').columns(['event_id']).execute();
     },
   };
 }
