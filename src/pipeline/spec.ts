@@ -359,6 +359,9 @@ export function checkPipeline(value: unknown): PipelineSpec {
     for (const what of STEP_KINDS[step.kind]!.consumes) {
       if (!providerOf(ordered, step.id, what)) throw bad(`step ${step.id} (${step.kind}) needs a step that provides a ${what} among its needs (directly or through them)`);
     }
+    if ((step.kind === 'evaluate' || step.kind === 'gate') && providerOf(ordered, step.id, 'model')?.kind !== 'train') {
+      throw bad(`step ${step.id} (${step.kind}) scores the holdout of a train step: its nearest model provider must be a train step`);
+    }
   }
   const gates = ordered.filter((s) => s.kind === 'gate').map((s) => s.id);
   for (const step of ordered) {
