@@ -100,8 +100,9 @@ export function scalarValue(v: unknown): ScalarValue | null {
   return Number.isFinite(n) && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text) ? n : text;
 }
 
+/** Not a string tensor (an unknown datatype may hold numbers; rows that do not are left out when read). */
 function isNumericDatatype(datatype: string | null): boolean {
-  return datatype !== null && datatype !== 'BYTES';
+  return datatype !== 'BYTES';
 }
 
 /** The outputs a version's predictions and probabilities are read from. */
@@ -163,6 +164,21 @@ function labelsOf(label: unknown, n: number): Array<ScalarValue | null> | null {
   return v === null ? null : [v];
 }
 
+/**
+ * The outputs of a logged version: from its signature, or, when the version can no longer be read,
+ * from the output names in the log (datatypes unknown).
+ */
+async function outputChoice(db: Db, row: PredictionRow, outputs: Record<string, unknown>, options: OutputOptions): Promise<OutputChoice> {
+  try {
+    const version = await getVersion(db, row.model_name, { kind: 'version', version: row.model_version });
+    return chooseOutputs(version.signature, options);
+  } catch (error) {
+    if (!(error instanceof PlinthError)) throw error;
+    const signature = { outputs: Object.keys(outputs).map((name) => ({ name, datatype: null, shape: null })) } as unknown as ModelSignature;
+    return chooseOutputs(signature, options);
+  }
+}
+
 /** Reads the window's rows, newest first; `lastN` counts primary requests. */
 async function readRows(db: Db, deployment: string, window: MonitorWindow): Promise<{ rows: PredictionRow[]; truncated: boolean }> {
   const want = Math.min(window.lastN ?? MAX_LABELLED_REQUESTS, MAX_LABELLED_REQUESTS);
@@ -192,8 +208,7 @@ async function readRows(db: Db, deployment: string, window: MonitorWindow): Prom
 /**
  * Reads a labelled window of a deployment's traffic. Does not check that the deployment exists (an
  * unknown one has an empty window).
- * @throws PlinthError INTERNAL when a logged row holds JSON that does not parse; registry errors
- *   when a version in the log cannot be read
+ * @throws PlinthError INTERNAL when a logged row holds JSON that does not parse
  */
 export async function readLabelledWindow(db: Db, deployment: string, window: MonitorWindow, options: OutputOptions = {}): Promise<LabelledWindow> {
   const { rows: newestFirst, truncated } = await readRows(db, deployment, window);
@@ -223,13 +238,6 @@ export async function readLabelledWindow(db: Db, deployment: string, window: Mon
       out.windowEnd = out.windowEnd === null ? row.at : Math.max(out.windowEnd, row.at);
     }
     if (row.label === null) continue;
-    let choice = choices.get(model);
-    if (!choice) {
-      const version = await getVersion(db, row.model_name, { kind: 'version', version: row.model_version });
-      choice = chooseOutputs(version.signature, options);
-      choices.set(model, choice);
-      out.outputs[model] = choice;
-    }
     let outputs: Record<string, unknown>;
     let label: unknown;
     try {
@@ -237,6 +245,12 @@ export async function readLabelledWindow(db: Db, deployment: string, window: Mon
       label = JSON.parse(row.label);
     } catch (error) {
       throw new PlinthError('INTERNAL', `prediction log row ${row.id} holds JSON that does not parse`, { cause: error });
+    }
+    let choice = choices.get(model);
+    if (!choice) {
+      choice = await outputChoice(db, row, outputs, options);
+      choices.set(model, choice);
+      out.outputs[model] = choice;
     }
     const n = requestRows(outputs, choice.prediction);
     const labels = n === 0 ? null : labelsOf(label, n);
