@@ -48,7 +48,8 @@ describe('reference profile blobs', () => {
     assert.equal(decoded.columns.get('member')!.type, 'boolean');
     assert.equal(decoded.columns.get('when')!.sample, null);
     assert.equal(decoded.columns.get('when')!.rows, 5);
-    assert.deepEqual(Array.from(decoded.prediction!.sample!.kind === 'numeric' ? decoded.prediction!.sample.sorted : []), [0.1, 0.2, 0.3, 0.4, 0.5]);
+    const predicted = decoded.prediction?.sample;
+    assert.deepEqual(Array.from(predicted?.kind === 'numeric' ? predicted.sorted : []), [0.1, 0.2, 0.3, 0.4, 0.5]);
   });
 
   it('samples a large numeric column to within 1/m of its distribution, keeping exact extremes and counts', () => {
@@ -59,7 +60,7 @@ describe('reference profile blobs', () => {
     const window: FeatureWindow = { rows: n, columns: new Map([['x', { type: 'numeric', sample: numericSample(values), rows: n }]]) };
     const profile = decodeReferenceProfile(encodeReferenceProfile(profileFromWindow(window, null, m)));
     const x = profile.columns.get('x')!;
-    const sample = x.sample!.kind === 'numeric' ? x.sample.sorted : new Float64Array();
+    const sample = x.sample?.kind === 'numeric' ? x.sample.sorted : new Float64Array();
     assert.equal(sample.length, m);
     assert.equal(x.count, n);
     assert.equal(x.sampled, true);
