@@ -27,6 +27,25 @@ function classifier(): Uint8Array {
   });
 }
 
+/** The shadow candidate: p(1) = 1 − x, p(0) = 1 − p(1), label = argmax. */
+function flippedClassifier(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'input', datatype: 'FP32', shape: ['batch', 1] }],
+    outputs: [
+      { name: 'label', datatype: 'INT64', shape: ['batch'] },
+      { name: 'probabilities', datatype: 'FP32', shape: ['batch', 2] },
+    ],
+    initializers: [{ name: 'one', datatype: 'FP32', dims: [1], values: [1] }],
+    nodes: [
+      { opType: 'Sub', inputs: ['one', 'input'], outputs: ['positive'] },
+      { opType: 'Sub', inputs: ['one', 'positive'], outputs: ['negative'] },
+      { opType: 'Concat', inputs: ['negative', 'positive'], outputs: ['probabilities'], attributes: { axis: { i: 1 } } },
+      { opType: 'ArgMax', inputs: ['probabilities'], outputs: ['label'], attributes: { axis: { i: 1 }, keepdims: { i: 0 } } },
+    ],
+    producerName: 'plinth-test',
+  });
+}
+
 const close = (actual: unknown, expected: number, tolerance = 1e-9) =>
   assert.ok(typeof actual === 'number' && Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)), `${String(actual)} ≠ ${expected}`);
 
@@ -45,17 +64,19 @@ const labelOf = (p: number, i: number) => (p > 0.5 ? (i % 4 === 0 ? 0 : 1) : (i 
 const LABELLED = 36;
 const PAIR = { xs: [0.95, 0.05], labels: [1, 0] };
 
-/** What the monitor must report, worked out from the float32 values the model sees. */
-function expectedClassification() {
+/**
+ * What the monitor must report, worked out from the float32 values the model sees: the primary
+ * model's p(1) = x, p(0) = 1 − x, or the shadow's p(1) = 1 − x, p(0) = 1 − p(1).
+ */
+function expectedClassification(flipped = false) {
   const rows: Array<{ p1: number; p0: number; y: number }> = [];
-  SINGLE.slice(0, LABELLED).forEach((p, i) => {
-    const p1 = Math.fround(p);
-    rows.push({ p1, p0: Math.fround(1 - p1), y: labelOf(p, i) });
-  });
-  PAIR.xs.forEach((x, j) => {
-    const p1 = Math.fround(x);
-    rows.push({ p1, p0: Math.fround(1 - p1), y: PAIR.labels[j]! });
-  });
+  const probabilities = (x: number) => {
+    const f = Math.fround(x);
+    const p1 = flipped ? Math.fround(1 - f) : f;
+    return { p1, p0: flipped ? Math.fround(1 - p1) : Math.fround(1 - f) };
+  };
+  SINGLE.slice(0, LABELLED).forEach((p, i) => rows.push({ ...probabilities(p), y: labelOf(p, i) }));
+  PAIR.xs.forEach((x, j) => rows.push({ ...probabilities(x), y: PAIR.labels[j]! }));
   let tp = 0, fp = 0, fn = 0, right = 0, logLoss = 0;
   for (const r of rows) {
     const predicted = r.p1 > r.p0 ? 1 : 0;
@@ -72,9 +93,9 @@ function expectedClassification() {
     pairs++;
     wins += a.p1 > b.p1 ? 1 : a.p1 === b.p1 ? 0.5 : 0;
   }
-  const precision = tp / (tp + fp);
+  const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp / (tp + fn);
-  return { rows: rows.length, accuracy: right / rows.length, precision, recall, f1: (2 * precision * recall) / (precision + recall), roc_auc: wins / pairs, log_loss: logLoss / rows.length };
+  return { rows: rows.length, accuracy: right / rows.length, precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall), roc_auc: wins / pairs, log_loss: logLoss / rows.length };
 }
 
 // The regressor: ŷ = 2x + 1 on x = i/4; labels off by (i mod 5 − 2)/2.
@@ -108,13 +129,24 @@ for (const backend of BACKENDS) {
       const logged = await server.request('POST', `/api/v1/runs/${runId}/log-batch`, { json: { metrics: [{ key: 'test_roc_auc', value: 0.93 }, { key: 'log_loss', value: 0.41 }] } });
       assert.equal(logged.status, 200, logged.text);
       await server.registerModel('clf', classifier(), { run_id: runId, tags: { 'reference.accuracy': '0.99' } });
+      await server.registerModel('clf', flippedClassifier());
       await server.registerModel('reg', linearModel({ weights: [[2]], bias: [1] }));
       for (const [name, model] of [['scoring', 'clf@1'], ['pricing', 'reg@1']]) {
         const created = await server.request('POST', '/api/v1/deployments', { json: { name, model } });
         assert.equal(created.status, 201, created.text);
       }
+      // clf@2 sees a copy of every request as a shadow: logged, scored apart, never answered.
+      const shadow = await server.request('POST', '/api/v1/deployments/scoring/rollout', { json: { model: 'clf@2', strategy: 'shadow' } });
+      assert.equal(shadow.status, 200, shadow.text);
       for (let i = 0; i < SINGLE.length; i++) await infer(server, 'scoring', `c${i}`, [SINGLE[i]!]);
       await infer(server, 'scoring', 'pair', PAIR.xs);
+      // Shadow rows are written after the answers: wait for all 41.
+      for (let tries = 0; ; tries++) {
+        const logged = await server.request('GET', '/api/v1/deployments/scoring/predictions?role=shadow&limit=100');
+        if (logged.body.predictions.length === 41) break;
+        assert.ok(tries < 100, `only ${logged.body.predictions.length} shadow rows logged`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       // Labels in the forms clients send: numbers, booleans, numeric strings; one array for the pair.
       const items: Array<{ request_id: string; label: unknown }> = SINGLE.slice(0, LABELLED).map((p, i) => {
         const y = labelOf(p, i);
@@ -149,6 +181,12 @@ for (const backend of BACKENDS) {
       assert.equal(m['performance.labelled_rows'], expected.rows);
       for (const name of ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss'] as const) close(m[`performance.${name}`], expected[name]);
       close(m['performance.version.clf@1.accuracy'], expected.accuracy);
+      assert.equal(m['performance.version.clf@1.label_coverage'], 37 / 41);
+      // The shadow is scored on the same labels, apart from the window's figures.
+      const shadow = expectedClassification(true);
+      for (const name of ['accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'log_loss'] as const) close(m[`performance.shadow.clf@2.${name}`], shadow[name]);
+      assert.notEqual(shadow.accuracy, expected.accuracy);
+      assert.deepEqual(result.result.versions.map((v: { model: string; role: string }) => `${v.role} ${v.model}`), ['primary clf@1', 'shadow clf@2']);
       // The reference: the tag for accuracy, the run's test_roc_auc and log_loss.
       assert.equal(m['performance.reference.accuracy'], 0.99);
       assert.equal(m['performance.reference.roc_auc'], 0.93);
