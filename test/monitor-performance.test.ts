@@ -157,7 +157,10 @@ for (const backend of BACKENDS) {
       assert.equal(feedback.status, 200, feedback.text);
       assert.equal(feedback.body.accepted, LABELLED + 1);
       for (let i = 0; i < REG_X.length; i++) await infer(server, 'pricing', `p${i}`, [REG_X[i]!]);
-      const regFeedback = await server.request('POST', '/api/v1/deployments/pricing/feedback', { json: { items: REG_X.map((_, i) => ({ request_id: `p${i}`, label: regLabel(i) })) } });
+      // A request of two rows labelled with one number: the label does not fit, so it is not scored.
+      await infer(server, 'pricing', 'two-rows', [1, 2]);
+      const regItems = [...REG_X.map((_, i) => ({ request_id: `p${i}`, label: regLabel(i) as unknown })), { request_id: 'two-rows', label: 3 }];
+      const regFeedback = await server.request('POST', '/api/v1/deployments/pricing/feedback', { json: { items: regItems } });
       assert.equal(regFeedback.status, 200, regFeedback.text);
     });
     after(async () => server?.close());
@@ -209,7 +212,12 @@ for (const backend of BACKENDS) {
       const m = result.metrics as Record<string, number>;
       assert.equal(result.status, 'ok');
       assert.equal(result.result.task, 'regression');
-      assert.equal(m['performance.label_coverage'], 1);
+      // 36 answered requests; 35 labels fit their rows, one (a single number for two rows) does not.
+      assert.equal(m['performance.requests'], 36);
+      assert.equal(m['performance.labelled_requests'], 35);
+      assert.equal(m['performance.label_coverage'], 35 / 36);
+      assert.equal(result.result.unusable_labels, 1);
+      assert.equal(m['performance.labelled_rows'], 35);
       for (const name of ['mae', 'rmse', 'r2', 'mape'] as const) close(m[`performance.${name}`], expected[name]);
       // The version has no run and no tags: no reference metrics.
       assert.equal(m['performance.reference.mae'], undefined);
