@@ -3,6 +3,7 @@
 // evaluates one window of a deployment's traffic into an outcome: a status, flat metrics (what alert
 // rules and gauges read; never NaN) and the whole result (stored as JSON).
 import { PlinthError } from '../core/index.js';
+import type { TensorMap } from '../serving/index.js';
 import type { ArtifactStore, Db } from '../store/index.js';
 
 export type MonitorKindName = 'drift' | 'quality' | 'performance' | 'concept';
@@ -18,6 +19,12 @@ export interface MonitorWindow {
   lastN: number | null;
 }
 
+/**
+ * Runs a model version on encoded inputs and answers its outputs (the serving engine's infer). Used to
+ * profile the prediction of a reference built from a dataset; absent in contexts without an engine.
+ */
+export type ReferencePredictor = (model: string, version: number, feeds: TensorMap) => Promise<TensorMap>;
+
 /** What a kind gets for one evaluation. */
 export interface MonitorContext {
   db: Db;
@@ -27,6 +34,8 @@ export interface MonitorContext {
   /** The run's clock, ms since epoch. */
   now: number;
   window: MonitorWindow;
+  /** Runs a model version (to profile a dataset reference's prediction); optional. */
+  predict?: ReferencePredictor | undefined;
 }
 
 /** One evaluation's outcome, stored as a monitor_results row. */
