@@ -11,6 +11,7 @@ import { loggerOptions, newTimeOrderedId } from '../core/index.js';
 import { mlflowArtifactRoutes, mlflowRoutes } from '../mlflow/index.js';
 import { datasetRoutes } from '../datasets/index.js';
 import { alertRoutes, driftReportRoutes, monitorApiRoutes, monitorRoutes } from '../monitor/index.js';
+import { pipelineRoutes } from '../pipeline/index.js';
 import { predictionRoutes } from '../predlog/index.js';
 import { registryRoutes } from '../registry/index.js';
 import { deploymentRoutes } from '../rollout/index.js';
@@ -140,6 +141,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     });
     await api.register(invocationsRoutes, { engine: platform.engine, observe, gateway: platform.deployments });
     await api.register(servingConfigRoutes, { engine: platform.engine });
+    await api.register(pipelineRoutes, { service: platform.pipelines });
   }, { prefix: '/api/v1' });
 
   // MLflow REST API 2.0 (docs/mlflow.md): the same plugin under MLflow's two prefixes, and its artifact proxy.
