@@ -139,14 +139,18 @@ for (const backend of BACKENDS) {
       assert.equal(result.result.dataset.drifted_features, 1);
       close(result.result.dataset.share, 1 / 3);
       assert.equal(result.status, 'ok');
-      // The dataset reference holds no prediction: reported, not a verdict.
-      assert.equal(result.result.prediction.status, 'missing_in_reference');
-      assert.equal(result.result.prediction.drifted, null);
+      // The reference's prediction comes from running the model on the dataset's rows: output = age.
+      assert.equal(result.result.reference.source.prediction, 'model');
+      assert.equal(result.result.reference.source.prediction_rows, 10);
+      assert.equal(result.result.prediction.status, 'ok');
+      assert.equal(result.result.prediction.test, 'ks');
+      close(result.result.prediction.statistic, d);
+      close(result.result.prediction.p_value, ksExactEqualSizes(10, d));
 
       close(result.metrics['drift.share'], 1 / 3);
       close(result.metrics['drift.feature.country.statistic'], chi);
       assert.equal(result.metrics['drift.feature.country.drifted'], 1);
-      assert.equal(result.metrics['drift.prediction.statistic'], undefined);
+      close(result.metrics['drift.prediction.statistic'], d);
       for (const value of Object.values(result.metrics)) assert.ok(Number.isFinite(value as number));
 
       const drift = await server.request('GET', '/api/v1/deployments/d-drift/drift');
@@ -271,6 +275,7 @@ for (const backend of BACKENDS) {
       assert.equal(up.status, 201, up.text);
       const set = await server.request('PUT', '/api/v1/models/scorer/versions/1/reference', { json: { dataset: 'one-row@1' } });
       assert.equal(set.status, 200, set.text);
+      assert.equal(set.body.source.prediction, 'model');
       await send('d-empty', LIVE_ROWS);
       const result = await run('d-empty', 'drift');
       assert.equal(result.status, 'not_enough_data');
@@ -322,6 +327,31 @@ for (const backend of BACKENDS) {
       assert.deepEqual(guarded.result.extra_fields, [{ field: 'input[2]', rows: 2 }]);
       assert.equal(guarded.metrics['quality.extra_field'], 2);
       assert.equal(guarded.status, 'anomalies');
+    });
+
+    it('a dataset reference takes its prediction from a column, or from the model with refused rows skipped', async () => {
+      const form = new FormData();
+      // The second row lacks the age, which the model needs (not nullable): the model cannot score it.
+      form.append('file', new Blob(['age,country,member,score\n20,FR,true,0.5\n,DE,false,0.25\n22,IT,false,0.75\n']), 'gappy.csv');
+      const up = await server.request('POST', '/api/v1/datasets/gappy/versions', { body: form });
+      assert.equal(up.status, 201, up.text);
+      const byModel = await server.request('PUT', '/api/v1/models/scorer/versions/2/reference', { json: { dataset: 'gappy@1' } });
+      assert.equal(byModel.status, 200, byModel.text);
+      assert.deepEqual([byModel.body.source.prediction, byModel.body.source.prediction_rows, byModel.body.source.prediction_skipped_rows], ['model', 2, 1]);
+      const shown = await server.request('GET', '/api/v1/models/scorer/versions/2/reference');
+      assert.deepEqual([shown.body.profile.prediction.min, shown.body.profile.prediction.max, shown.body.profile.prediction.count], [20, 22, 2]);
+      const age = shown.body.profile.features.find((f: { name: string }) => f.name === 'age');
+      assert.deepEqual([age.count, age.missing], [2, 1]);
+      const member = shown.body.profile.features.find((f: { name: string }) => f.name === 'member');
+      assert.deepEqual(member.top, [{ value: 'false', count: 2 }, { value: 'true', count: 1 }]);
+      // Columns the schema does not name (score) are not features.
+      assert.deepEqual(shown.body.profile.features.map((f: { name: string }) => f.name), ['age', 'country', 'member']);
+
+      const byColumn = await server.request('PUT', '/api/v1/models/scorer/versions/2/reference', { json: { dataset: 'gappy@1', prediction_column: 'score' } });
+      assert.equal(byColumn.status, 200, byColumn.text);
+      assert.equal(byColumn.body.source.prediction, 'column');
+      const column = await server.request('GET', '/api/v1/models/scorer/versions/2/reference');
+      assert.deepEqual([column.body.profile.prediction.min, column.body.profile.prediction.max, column.body.profile.prediction.count], [0.25, 0.75, 3]);
     });
 
     it('refuses bad input with a 4xx naming the field, and changes nothing', async () => {

@@ -138,7 +138,7 @@ export async function evaluateDrift(ctx: MonitorContext, config: DriftMonitorCon
     result: { status, reason, window },
   });
   if (live.rows === 0 || !live.model) return empty('not_enough_data', 'not enough data: the window holds no answered requests');
-  const loaded = await loadReferenceProfile(ctx.db, ctx.artifacts, live.model.name, live.model.version);
+  const loaded = await loadReferenceProfile(ctx.db, ctx.artifacts, live.model.name, live.model.version, ctx.predict);
   if (!loaded) return empty('no_reference', `${live.model.name}@${live.model.version} has no reference profile and no training dataset link: set one with PUT /api/v1/models/${live.model.name}/versions/${live.model.version}/reference`);
   const { record, profile } = loaded;
   const current = liveFeatureWindow(live);
@@ -158,7 +158,7 @@ export async function evaluateDrift(ctx: MonitorContext, config: DriftMonitorCon
     ...(config.prediction_threshold !== null ? { thresholds: { prediction: config.prediction_threshold } } : {}),
   };
   prediction = evaluateFeature('prediction', profile.prediction ? profileAsColumn(profile.prediction) : undefined, currentPrediction ?? undefined, predictionOptions);
-  if (!profile.prediction) prediction.reason = 'the reference profile holds no prediction (a dataset reference without prediction_column)';
+  if (!profile.prediction) prediction.reason = `the reference profile holds no prediction${typeof record.source.prediction_reason === 'string' ? `: ${record.source.prediction_reason}` : ''}`;
   const status = report.dataset.drifted === null ? 'not_enough_data' : report.dataset.drifted ? 'drifted' : 'ok';
   return {
     status,

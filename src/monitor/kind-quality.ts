@@ -101,7 +101,7 @@ export async function evaluateQuality(ctx: MonitorContext, config: QualityMonito
   if (live.rows === 0 || !live.model) {
     return { status: 'not_enough_data', rows: live.requests, windowStart: live.windowStart, windowEnd: live.windowEnd, metrics: { 'quality.rows': 0 }, result: { status: 'not_enough_data', reason: 'not enough data: the window holds no answered requests', window } };
   }
-  const loaded = await loadReferenceProfile(ctx.db, ctx.artifacts, live.model.name, live.model.version);
+  const loaded = await loadReferenceProfile(ctx.db, ctx.artifacts, live.model.name, live.model.version, ctx.predict);
   const wanted = config.features ? new Set(config.features) : null;
   const features: FeatureQuality[] = [];
   for (const [name, column] of live.columns) {

@@ -169,7 +169,7 @@ export const monitorApiRoutes: FastifyPluginAsync<MonitorApiRoutesOptions> = asy
     if (body.dataset !== undefined) {
       const extra = (['since', 'until', 'last'] as const).find((k) => body[k] !== undefined);
       if (extra) throw new PlinthError('INVALID_ARGUMENT', `${extra}: only with deployment`);
-      return setReferenceFromDataset(db, artifacts, actor, name, version, body.dataset, body.prediction_column ?? null);
+      return setReferenceFromDataset(db, artifacts, actor, name, version, body.dataset, body.prediction_column ?? null, scheduler.predict);
     }
     if (body.prediction_column !== undefined) throw new PlinthError('INVALID_ARGUMENT', 'prediction_column: only with dataset (traffic holds the predictions)');
     const deployment = body.deployment!;

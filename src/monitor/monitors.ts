@@ -6,7 +6,7 @@ import { appendAudit, type Actor } from '../auth/index.js';
 import { assertValidName, newId, PlinthError } from '../core/index.js';
 import { isUniqueViolation, type ArtifactStore, type Db, type MonitorResultsTable, type MonitorsTable, type Queryable } from '../store/index.js';
 import { MAX_WINDOW_REQUESTS } from './live-window.js';
-import { monitorKind, requireMonitorKind, type MonitorOutcome, type MonitorResult, type MonitorWindow } from './monitor-kind.js';
+import { monitorKind, requireMonitorKind, type MonitorOutcome, type MonitorResult, type MonitorWindow, type ReferencePredictor } from './monitor-kind.js';
 
 /** A monitor's window: the newest `requests` answered requests, or those of the last `seconds`. */
 export type MonitorWindowSpec = { requests: number } | { seconds: number };
@@ -219,16 +219,17 @@ function toResult(row: MonitorResultsTable & { id: number }, monitor: string): M
 /**
  * Runs one monitor at `now` and stores its result (an `error` result when the kind fails, the
  * deployment is gone or the kind is not registered); moves its next run on by its schedule.
+ * @param predict runs a model version, for references built from datasets (their prediction)
  * @returns the stored result
  */
-export async function runMonitor(db: Db, artifacts: ArtifactStore, monitor: Monitor, now: number): Promise<MonitorResult> {
+export async function runMonitor(db: Db, artifacts: ArtifactStore, monitor: Monitor, now: number, predict?: ReferencePredictor): Promise<MonitorResult> {
   let outcome: MonitorOutcome;
   try {
     const kind = monitorKind(monitor.kind);
     if (!kind) throw new PlinthError('INVALID_ARGUMENT', `monitor kind ${JSON.stringify(monitor.kind)} is not available in this server`);
     await assertDeploymentExists(db, monitor.deployment);
     const config = kind.checkConfig(monitor.config);
-    outcome = await kind.evaluate({ db, artifacts, deployment: monitor.deployment, now, window: windowAt(monitor.window, now) }, config);
+    outcome = await kind.evaluate({ db, artifacts, deployment: monitor.deployment, now, window: windowAt(monitor.window, now), predict }, config);
   } catch (error) {
     outcome = errorOutcome(error);
   }

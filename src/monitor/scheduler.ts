@@ -4,7 +4,7 @@
 // listeners (gauges, alerts); a listener that throws is logged and the others still run.
 import type { Logger } from '../core/index.js';
 import type { ArtifactStore, Db } from '../store/index.js';
-import type { MonitorResult, MonitorResultListener } from './monitor-kind.js';
+import type { MonitorResult, MonitorResultListener, ReferencePredictor } from './monitor-kind.js';
 import { dueMonitors, getMonitor, runMonitor, type Monitor } from './monitors.js';
 
 export interface MonitorSchedulerOptions {
@@ -15,6 +15,8 @@ export interface MonitorSchedulerOptions {
   intervalMs?: number;
   /** The clock, ms since epoch. @default Date.now */
   now?: () => number;
+  /** Runs a model version (the serving engine), to profile the prediction of references built from datasets. */
+  predict?: ReferencePredictor;
 }
 
 export class MonitorScheduler {
@@ -28,7 +30,11 @@ export class MonitorScheduler {
 
   constructor(private readonly options: MonitorSchedulerOptions) {
     this.now = options.now ?? Date.now;
+    this.predict = options.predict;
   }
+
+  /** The model runner given at construction (the routes use it when they build references). */
+  readonly predict: ReferencePredictor | undefined;
 
   /** Adds a listener called after each stored result (in registration order). */
   onResult(listener: MonitorResultListener): void {
@@ -88,7 +94,7 @@ export class MonitorScheduler {
 
   private enqueue(monitor: Monitor): Promise<MonitorResult> {
     const run = this.queue.then(async () => {
-      const result = await runMonitor(this.options.db, this.options.artifacts, monitor, this.now());
+      const result = await runMonitor(this.options.db, this.options.artifacts, monitor, this.now(), this.options.predict);
       await this.notify(result);
       return result;
     });

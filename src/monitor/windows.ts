@@ -77,24 +77,44 @@ async function readParquetColumns(filePath: string, schema: ColumnSchema[]): Pro
   return out;
 }
 
+/** A file's columns in row order: numeric ones as numbers (NaN when missing), categorical and boolean ones as strings (null when missing), other types null. */
+export interface FileTable {
+  rowCount: number;
+  schema: ColumnSchema[];
+  values: (number[] | (string | null)[] | null)[];
+}
+
+/**
+ * Reads a CSV or Parquet file's columns in row order, typed by the datasets profiler.
+ * @throws PlinthError INVALID_DATASET_FILE for a file the datasets area would refuse; INVALID_ARGUMENT when it does not exist
+ */
+export async function readFileTable(filePath: string): Promise<FileTable> {
+  if (!fs.existsSync(filePath)) throw new PlinthError('INVALID_ARGUMENT', `no such file: ${filePath}`);
+  const profiled = await profileFile(filePath, path.basename(filePath));
+  const schema = profiled.schema.columns;
+  const values = profiled.format === 'csv' ? await readCsvColumns(filePath, schema) : await readParquetColumns(filePath, schema);
+  return { rowCount: profiled.rowCount, schema, values };
+}
+
+/** A drift window from a file's table. */
+export function tableWindow(table: FileTable): FeatureWindow {
+  const columns = new Map<string, FeatureColumn>();
+  table.schema.forEach((column, i) => {
+    const v = table.values[i];
+    if (!v) columns.set(column.name, { type: column.type, sample: null, rows: table.rowCount });
+    else if (column.type === 'numeric') columns.set(column.name, { type: 'numeric', sample: numericSample(v as number[]), rows: v.length });
+    else columns.set(column.name, { type: column.type, sample: categoricalSample(v as (string | null)[]), rows: v.length });
+  });
+  return { rows: table.rowCount, columns };
+}
+
 /**
  * Reads a CSV or Parquet file into a drift window. Column types come from the datasets profiler;
  * datetime and text columns are kept (so the report names them) without values.
  * @throws PlinthError INVALID_DATASET_FILE for a file the datasets area would refuse; INVALID_ARGUMENT when it does not exist
  */
 export async function readWindowFile(filePath: string): Promise<FeatureWindow> {
-  if (!fs.existsSync(filePath)) throw new PlinthError('INVALID_ARGUMENT', `no such file: ${filePath}`);
-  const profiled = await profileFile(filePath, path.basename(filePath));
-  const schema = profiled.schema.columns;
-  const values = profiled.format === 'csv' ? await readCsvColumns(filePath, schema) : await readParquetColumns(filePath, schema);
-  const columns = new Map<string, FeatureColumn>();
-  schema.forEach((column, i) => {
-    const v = values[i];
-    if (!v) columns.set(column.name, { type: column.type, sample: null, rows: profiled.rowCount });
-    else if (column.type === 'numeric') columns.set(column.name, { type: 'numeric', sample: numericSample(v as number[]), rows: v.length });
-    else columns.set(column.name, { type: column.type, sample: categoricalSample(v as (string | null)[]), rows: v.length });
-  });
-  return { rows: profiled.rowCount, columns };
+  return tableWindow(await readFileTable(filePath));
 }
 
 /**
@@ -126,18 +146,23 @@ export function windowFromColumns(input: Record<string, readonly unknown[]>): Fe
 }
 
 /**
- * Reads a stored dataset version ("name@N" or "name@latest") into a drift window: its bytes are
- * copied from the artifact store to a temporary file (verified while read), read, and removed.
+ * Reads a stored dataset version ("name@N" or "name@latest") into a table: its bytes are copied from
+ * the artifact store to a temporary file (verified while read), read, and removed.
  * @throws PlinthError INVALID_DATASET_REFERENCE, DATASET_NOT_FOUND, DATASET_VERSION_NOT_FOUND, ARTIFACT_NOT_FOUND, ARTIFACT_CORRUPT
  */
-export async function readDatasetWindow(db: Db, artifacts: ArtifactStore, reference: string): Promise<FeatureWindow> {
+export async function readDatasetTable(db: Db, artifacts: ArtifactStore, reference: string): Promise<FileTable> {
   const version = await resolveDatasetVersion(db, reference);
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'plinth-window-'));
   try {
     const file = path.join(dir, `content.${version.format}`);
     await pipeline(await openDatasetVersionContent(artifacts, version), fs.createWriteStream(file));
-    return await readWindowFile(file);
+    return await readFileTable(file);
   } finally {
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A stored dataset version as a drift window (see readDatasetTable). */
+export async function readDatasetWindow(db: Db, artifacts: ArtifactStore, reference: string): Promise<FeatureWindow> {
+  return tableWindow(await readDatasetTable(db, artifacts, reference));
 }
