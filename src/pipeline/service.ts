@@ -135,7 +135,10 @@ function stepInfo(row: Omit<PipelineStepRunsTable, 'id'> & { id: number }): Step
 /** Pipelines and runs over one database; runs execute in this process. */
 export class PipelineService {
   private readonly now: () => number;
-  private readonly active = new Map<string, Promise<void>>();
+  /** Pipelines with a run under way in this process (by pipeline id), until its end is recorded. */
+  private readonly active = new Set<string>();
+  /** Runs under way, until their last write. */
+  private readonly pending = new Set<Promise<void>>();
   private readonly baseEnv: Record<string, string>;
   private stopping = false;
 
@@ -166,7 +169,7 @@ export class PipelineService {
 
   /** Waits for every run under way (tests, shutdown); new runs are refused once `stop` was called. */
   async settled(): Promise<void> {
-    while (this.active.size > 0) await Promise.allSettled([...this.active.values()]);
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   async stop(): Promise<void> {
@@ -313,10 +316,14 @@ export class PipelineService {
       if (isUniqueViolation(error)) throw inProgress();
       throw error;
     }
-    const work = this.execute(actor, spec, run)
+    this.active.add(row.id);
+    const work: Promise<void> = this.execute(actor, spec, run)
       .catch((error: unknown) => this.options.logger?.error({ err: error, pipeline: name, run: run.number }, 'pipeline run failed unexpectedly'))
-      .finally(() => this.active.delete(row.id));
-    this.active.set(row.id, work);
+      .finally(() => {
+        this.active.delete(row.id);
+        this.pending.delete(work);
+      });
+    this.pending.add(work);
     return runSummary(run);
   }
 
@@ -458,12 +465,14 @@ export class PipelineService {
       fs.rmSync(scratch, { recursive: true, force: true });
     }
     const lineage = lineageOf(spec, outputs, trackingRunId);
-    await db.updateTable('pipeline_runs').set({ status, finished_at: this.now(), error: runError, lineage: JSON.stringify(lineage) }).where('id', '=', run.id).execute();
-    await db.updateTable('pipeline_step_runs').set({ status: 'skipped' }).where('run_id', '=', run.id).where('status', '=', 'pending').execute();
     if (trackingRunId) {
       await updateRun(db, actor, trackingRunId, { status: status === 'succeeded' ? 'FINISHED' : 'FAILED', end_time: this.now() })
         .catch((error: unknown) => this.options.logger?.warn({ err: error }, 'ending the tracking run of a pipeline run failed'));
     }
+    await db.updateTable('pipeline_step_runs').set({ status: 'skipped' }).where('run_id', '=', run.id).where('status', '=', 'pending').execute();
+    await db.updateTable('pipeline_runs').set({ status, finished_at: this.now(), error: runError, lineage: JSON.stringify(lineage) }).where('id', '=', run.id).execute();
+    // Whoever reads the ended run may start the next one at once.
+    this.active.delete(run.pipeline_id);
   }
 }
 

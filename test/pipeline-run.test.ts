@@ -1,0 +1,284 @@
+// Pipelines end to end on a real server, over tiny generated data (a few hundred rows the test
+// writes as a dataset version): dataset → validate → train → evaluate → gate → register → rollout
+// against a deliberately bad champion (the canary starts, lineage is readable); the same against a
+// strong champion (the gate stops the run, the registry and the deployment stay as they were);
+// caching on a rerun; bad definitions refused with 400 before anything runs.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { exportLinearToOnnx, trainLinear } from '../src/train/index.js';
+import { BACKENDS, startTestServer, type TestServer } from './helpers/server.js';
+
+/** A seeded generator (an LCG), independent of the code under test. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Rows x1, x2 in [0, 1), y = 1 when x1 + x2 > 1 (the concept every model here learns). */
+export function makeRows(n: number, seed: number, shift = 0): Array<[number, number, number]> {
+  const next = random(seed);
+  return Array.from({ length: n }, () => {
+    const x1 = Math.round((next() + shift) * 1000) / 1000;
+    const x2 = Math.round((next() + shift) * 1000) / 1000;
+    return [x1, x2, x1 + x2 > 1 + 2 * shift ? 1 : 0];
+  });
+}
+
+export function csvOf(rows: Array<[number, number, number]>): string {
+  return 'x1,x2,y\n' + rows.map((r) => r.join(',')).join('\n') + '\n';
+}
+
+export const SCHEMA = { features: [{ name: 'x1', type: 'numeric' }, { name: 'x2', type: 'numeric' }] };
+
+/**
+ * A logistic model trained on these rows, with the labels flipped when `inverted`: its ROC AUC is
+ * near 0 on the concept (a deliberately bad champion), or near 1 (a strong one).
+ */
+export function championModel(rows: Array<[number, number, number]>, inverted: boolean): Uint8Array {
+  const features = { rows: rows.length, names: ['x1', 'x2'], columns: [Float32Array.from(rows, (r) => r[0]), Float32Array.from(rows, (r) => r[1])] };
+  const labels = Float64Array.from(rows, (r) => (inverted ? 1 - r[2] : r[2]));
+  return exportLinearToOnnx(trainLinear({ task: 'binary', features, labels, classes: 2, params: { lambda: 0.01 } }));
+}
+
+export async function uploadDataset(server: TestServer, name: string, csv: string): Promise<number> {
+  const form = new FormData();
+  form.append('file', new Blob([csv]), `${name}.csv`);
+  const reply = await server.request('POST', `/api/v1/datasets/${name}/versions`, { body: form });
+  assert.ok(reply.status === 201 || reply.status === 200, reply.text);
+  return reply.body.version as number;
+}
+
+export async function applyPipeline(server: TestServer, yaml: string): Promise<{ status: number; body: any; text: string }> {
+  return server.request('POST', '/api/v1/pipelines', { json: { yaml } });
+}
+
+/** Polls a run until it has ended; returns it with its steps. */
+export async function waitForRun(server: TestServer, pipeline: string, run: number, timeoutMs = 60_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await server.request('GET', `/api/v1/pipelines/${pipeline}/runs/${run}`);
+    assert.equal(reply.status, 200, reply.text);
+    if (!['queued', 'running'].includes(reply.body.status)) return reply.body;
+    assert.ok(Date.now() < deadline, `run ${run} of ${pipeline} still ${reply.body.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function runPipeline(server: TestServer, pipeline: string): Promise<any> {
+  const started = await server.request('POST', `/api/v1/pipelines/${pipeline}/runs`);
+  assert.equal(started.status, 202, started.text);
+  assert.equal(started.body.trigger, 'manual');
+  return waitForRun(server, pipeline, started.body.number as number);
+}
+
+const TRAINING = makeRows(300, 7);
+
+function retrainYaml(name: string, opts: { champion: string; model: string; deployment: string; margin: number }): string {
+  return `
+name: ${name}
+description: retrain on the newest flights data
+steps:
+  - id: data
+    kind: dataset
+    dataset: flights@latest
+  - id: check
+    kind: validate
+    needs: data
+    label: y
+    columns: [x1, x2]
+    task: binary
+    min_rows: 100
+  - id: fit
+    kind: train
+    needs: [check]
+    label: y
+    task: binary
+    algo: gbdt
+    params: { trees: 20, maxDepth: 3, learningRate: 0.3 }
+    holdout: 0.25
+    seed: 3
+  - id: score
+    kind: evaluate
+    needs: [fit]
+    metrics: [roc_auc, accuracy]
+  - id: quality-gate
+    kind: gate
+    needs: [score]
+    metric: roc_auc
+    margin: ${opts.margin}
+    champion: { ${opts.champion} }
+  - id: publish
+    kind: register
+    needs: [quality-gate]
+    model: ${opts.model}
+    alias: candidate
+  - id: canary
+    kind: rollout
+    needs: [publish]
+    deployment: ${opts.deployment}
+    steps: [10, 50, 100]
+    interval_seconds: 3600
+`;
+}
+
+for (const backend of BACKENDS) {
+  describe(`pipelines (${backend})`, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer({ backend });
+      await uploadDataset(server, 'flights', csvOf(TRAINING));
+      // The bad champion serves deployment "flights"; a strong one serves "steady".
+      await server.registerModel('delay', championModel(TRAINING, true), { feature_schema: SCHEMA });
+      await server.registerModel('steady-delay', championModel(TRAINING, false), { feature_schema: SCHEMA });
+      for (const [name, model] of [['flights', 'delay@1'], ['steady', 'steady-delay@1']]) {
+        const created = await server.request('POST', '/api/v1/deployments', { json: { name, model } });
+        assert.equal(created.status, 201, created.text);
+      }
+    });
+    after(async () => server?.close());
+
+    it('dataset → validate → train → evaluate → gate → register → rollout beats a bad champion and starts a canary', async () => {
+      const applied = await applyPipeline(server, retrainYaml('retrain', { champion: 'deployment: flights', model: 'delay', deployment: 'flights', margin: 0.1 }));
+      assert.equal(applied.status, 201, applied.text);
+      assert.deepEqual(applied.body.pipeline.steps.map((s: { id: string }) => s.id), ['data', 'check', 'fit', 'score', 'quality-gate', 'publish', 'canary']);
+      const run = await runPipeline(server, 'retrain');
+      assert.equal(run.status, 'succeeded', JSON.stringify(run, null, 1));
+      assert.deepEqual(run.steps.map((s: { status: string }) => s.status), Array(7).fill('succeeded'));
+      const gate = run.steps.find((s: { id: string }) => s.id === 'quality-gate').outputs;
+      // The concept is x1 + x2 > 1: boosted trees rank the holdout well, the inverted champion ranks it backwards.
+      assert.equal(gate.passed, true);
+      assert.ok(gate.candidate > 0.9, `candidate AUC ${gate.candidate}`);
+      assert.ok(gate.champion < 0.2, `champion AUC ${gate.champion}`);
+      assert.equal(gate.champion_model, 'delay@1');
+      // 300 rows, holdout 0.25 → 75 rows scored by both.
+      assert.equal(gate.holdout_rows, 75);
+      const score = run.steps.find((s: { id: string }) => s.id === 'score').outputs;
+      assert.equal(score.metrics.roc_auc, gate.candidate);
+
+      // Lineage: dataset → tracking run → model version → deployment.
+      assert.deepEqual(run.lineage.datasets.map((d: { reference: string }) => d.reference), ['flights@1']);
+      assert.deepEqual(run.lineage.model_versions.map((m: { reference: string }) => m.reference), ['delay@2']);
+      assert.deepEqual(run.lineage.deployments.map((d: { deployment: string; model: string }) => [d.deployment, d.model]), [['flights', 'delay@2']]);
+      assert.equal(run.lineage.tracking_run_id, run.tracking_run_id);
+      const version = await server.request('GET', '/api/v1/models/delay/versions/2');
+      assert.equal(version.status, 200, version.text);
+      assert.equal(version.body.run_id, run.tracking_run_id);
+      assert.deepEqual(version.body.datasets.map((d: { reference: string; role: string }) => [d.reference, d.role]), [['flights@1', 'training']]);
+      assert.deepEqual(version.body.aliases, ['candidate']);
+      assert.deepEqual(version.body.feature_schema.features.map((f: { name: string }) => f.name), ['x1', 'x2']);
+      // The tracking run holds the train step's params and the holdout metrics.
+      const tracked = await server.request('GET', `/api/v1/runs/${run.tracking_run_id}`);
+      assert.equal(tracked.status, 200, tracked.text);
+      const params = Object.fromEntries(tracked.body.run.data.params.map((p: { key: string; value: string }) => [p.key, p.value]));
+      assert.equal(params['fit.algorithm'], 'gbdt');
+      assert.equal(params['fit.trees'], '20');
+      const metrics = Object.fromEntries(tracked.body.run.data.metrics.map((m: { key: string; value: number }) => [m.key, m.value]));
+      assert.equal(metrics['holdout.roc_auc'], gate.candidate);
+      assert.equal(tracked.body.run.info.status, 'FINISHED');
+
+      const deployment = await server.request('GET', '/api/v1/deployments/flights');
+      assert.equal(deployment.status, 200, deployment.text);
+      assert.equal(deployment.body.rollout.strategy, 'canary');
+      assert.equal(deployment.body.rollout.model, 'delay@2');
+      assert.equal(deployment.body.rollout.stable, 'delay@1');
+      assert.deepEqual(deployment.body.rollout.steps, [10, 50, 100]);
+
+      const history = await server.request('GET', '/api/v1/pipelines/retrain/runs');
+      assert.equal(history.status, 200, history.text);
+      assert.deepEqual(history.body.runs.map((r: { number: number; status: string }) => [r.number, r.status]), [[1, 'succeeded']]);
+    });
+
+    it('a gate the candidate fails stops the run: nothing registered, the deployment unchanged', async () => {
+      const applied = await applyPipeline(server, retrainYaml('retrain-steady', { champion: 'model: steady-delay@1', model: 'steady-delay', deployment: 'steady', margin: 0.2 }));
+      assert.equal(applied.status, 201, applied.text);
+      const before = await server.request('GET', '/api/v1/deployments/steady');
+      const run = await runPipeline(server, 'retrain-steady');
+      assert.equal(run.status, 'stopped', JSON.stringify(run, null, 1));
+      assert.match(run.error, /quality-gate .*the gate failed/);
+      assert.deepEqual(run.steps.map((s: { status: string }) => s.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'skipped', 'skipped']);
+      const gate = run.steps[4].outputs;
+      assert.equal(gate.passed, false);
+      // The strong champion ranks the holdout almost perfectly: no AUC can beat it by 0.2.
+      assert.ok(gate.champion > 0.95, `champion AUC ${gate.champion}`);
+      const versions = await server.request('GET', '/api/v1/models/steady-delay/versions');
+      assert.equal(versions.status, 200, versions.text);
+      assert.deepEqual(versions.body.versions.map((v: { version: number }) => v.version), [1]);
+      const afterwards = await server.request('GET', '/api/v1/deployments/steady');
+      assert.equal(afterwards.body.revision, before.body.revision);
+      assert.equal(afterwards.body.rollout, null);
+      assert.deepEqual(run.lineage.model_versions, []);
+      assert.deepEqual(run.lineage.deployments, []);
+    });
+
+    it('a rerun with nothing changed reuses the outputs; a new dataset version does not', async () => {
+      const yaml = `
+name: train-only
+steps:
+  - { id: data, kind: dataset, dataset: flights }
+  - { id: check, kind: validate, needs: [data], label: y }
+  - { id: fit, kind: train, needs: [check], label: y, task: binary, algo: linear, params: { lambda: 0.1 } }
+  - { id: score, kind: evaluate, needs: [fit] }
+`;
+      assert.equal((await applyPipeline(server, yaml)).status, 201);
+      const first = await runPipeline(server, 'train-only');
+      assert.equal(first.status, 'succeeded', JSON.stringify(first, null, 1));
+      assert.deepEqual(first.steps.map((s: { cached: boolean }) => s.cached), [false, false, false, false]);
+      const second = await runPipeline(server, 'train-only');
+      assert.equal(second.status, 'succeeded');
+      // The dataset step always resolves its reference; the others are reused.
+      assert.deepEqual(second.steps.map((s: { cached: boolean }) => s.cached), [false, true, true, true]);
+      assert.deepEqual(second.steps[2].outputs.model, first.steps[2].outputs.model);
+      assert.deepEqual(second.steps[3].outputs.metrics, first.steps[3].outputs.metrics);
+      assert.match(second.steps[2].log, /reused the outputs of run 1, step fit/);
+
+      await uploadDataset(server, 'flights', csvOf(makeRows(300, 8)));
+      const third = await runPipeline(server, 'train-only');
+      assert.equal(third.status, 'succeeded');
+      assert.deepEqual(third.steps.map((s: { cached: boolean }) => s.cached), [false, false, false, false]);
+      assert.equal(third.steps[0].outputs.version, 2);
+      assert.notEqual(third.steps[2].outputs.model.sha256, first.steps[2].outputs.model.sha256);
+      // Applying the same name again updates the definition (200), and a changed parameter misses the cache.
+      const updated = await applyPipeline(server, yaml.replace('lambda: 0.1', 'lambda: 0.2'));
+      assert.equal(updated.status, 200, updated.text);
+      assert.equal(updated.body.created, false);
+      const fourth = await runPipeline(server, 'train-only');
+      assert.deepEqual(fourth.steps.map((s: { cached: boolean }) => s.cached), [false, true, false, false]);
+    });
+
+    it('bad definitions are refused with 400 before anything is stored or run', async () => {
+      const listed = async () => (await server.request('GET', '/api/v1/pipelines')).body.pipelines.map((p: { name: string }) => p.name);
+      const names = await listed();
+      const cases: Array<[string, RegExp]> = [
+        ['name: x\nsteps: [ {id: a, kind: dataset', /not valid YAML/],
+        ['name: x\nsteps:\n  - {id: a, kind: teleport}', /unknown step kind "teleport"/],
+        ['name: x\nsteps:\n  - {id: a, kind: dataset, dataset: flights, needs: [b]}', /needs "b", which is not a step/],
+        ['name: x\nsteps:\n  - {id: a, kind: dataset, dataset: flights, needs: [c]}\n  - {id: b, kind: validate, label: y, needs: [a]}\n  - {id: c, kind: validate, label: y, needs: [b]}', /cycle among a, b, c/],
+        ['name: x\nsteps:\n  - {id: a, kind: dataset, dataset: flights}\n  - {id: b, kind: train, needs: [a], label: y, algo: gbdt}', /missing required parameter "task"/],
+        ['name: x\nsteps:\n  - {id: a, kind: dataset, dataset: flights}\n  - {id: b, kind: train, needs: [a], label: y, task: binary, algo: gbdt, colour: red}', /unknown parameter "colour"/],
+        ['name: x\nsteps:\n  - {id: a, kind: validate, label: y}', /provides a table/],
+        ['name: x\nsteps:\n  - {id: a, kind: dataset}', /exactly one of dataset/],
+        ['name: x\ntriggers:\n  - schedule: "61 * * * *"\nsteps:\n  - {id: a, kind: dataset, dataset: flights}', /minute field/],
+        [retrainYaml('x', { champion: 'deployment: flights', model: 'm', deployment: 'flights', margin: 0 }).replace('needs: [quality-gate]', 'needs: [score]'), /must come after the gate quality-gate/],
+      ];
+      for (const [yaml, message] of cases) {
+        const reply = await applyPipeline(server, yaml);
+        assert.equal(reply.status, 400, `${yaml}\n${reply.text}`);
+        assert.equal(reply.body.error.code, 'INVALID_PIPELINE');
+        assert.match(reply.body.error.message, message);
+      }
+      assert.deepEqual(await listed(), names);
+      const missing = await server.request('POST', '/api/v1/pipelines/nope/runs');
+      assert.equal(missing.status, 404);
+      assert.equal(missing.body.error.code, 'PIPELINE_NOT_FOUND');
+      const noRun = await server.request('GET', '/api/v1/pipelines/retrain/runs/99');
+      assert.equal(noRun.status, 404);
+      assert.equal(noRun.body.error.code, 'PIPELINE_RUN_NOT_FOUND');
+      const viewer = await server.tokenWithRole('viewer');
+      const denied = await server.request('POST', '/api/v1/pipelines/retrain/runs', { token: viewer });
+      assert.equal(denied.status, 403);
+    });
+  });
+}
