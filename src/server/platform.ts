@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ensureAdminToken } from '../auth/index.js';
 import { createLogger, type Logger, type ServerConfig } from '../core/index.js';
 import { AlertService, conceptMonitorKind, driftMonitorKind, MonitorScheduler, performanceMonitorKind, qualityMonitorKind, registerMonitorKind } from '../monitor/index.js';
+import { PipelineScheduler, PipelineService } from '../pipeline/index.js';
 import { labelsFor, openPredictionLog, type PredictionLog } from '../predlog/index.js';
 import { DeploymentTable, RolloutController, type RolloutEvent } from '../rollout/index.js';
 import { ModelManager } from '../serving/index.js';
@@ -28,6 +29,10 @@ export interface Platform {
   alerts: AlertService;
   /** Monitors' scheduler: runs due monitors, stores their results and tells its listeners (gauges, alerts); stopped by close. */
   monitors: MonitorScheduler;
+  /** Pipelines and their runs (runs under way are waited for by close). */
+  pipelines: PipelineService;
+  /** Pipelines' schedule and alert triggers (started by openPlatform, stopped by close). */
+  pipelineTriggers: PipelineScheduler;
   /** The admin token created on this start, to print once; null when tokens already existed. */
   createdAdminToken: string | null;
   close(): Promise<void>;
@@ -72,10 +77,22 @@ export async function openPlatform(config: ServerConfig, logger: Logger = create
       predict: async (model, version, feeds) => (await engine.infer(`${model}@${version}`, feeds)).outputs,
     });
     monitors.onResult(alerts.onMonitorResult);
+    const pipelines = new PipelineService({ db: database.db, artifacts, rollouts, logger });
+    const pipelineTriggers = new PipelineScheduler({ service: pipelines, logger });
+    // Once a result's alert events are recorded, alert triggers are checked at once (not at the next timer tick).
+    monitors.onResult(async () => {
+      await alerts.settled();
+      await pipelineTriggers.tick();
+    });
+    await pipelines.recoverInterrupted();
     await rollouts.start();
     alerts.start();
     monitors.start();
+    pipelineTriggers.start();
     const close = async () => {
+      // Pipelines first: a run under way may still register a version or start a rollout.
+      await pipelineTriggers.stop();
+      await pipelines.stop();
       await rollouts.stop();
       await monitors.stop();
       await alerts.stop();
@@ -84,7 +101,7 @@ export async function openPlatform(config: ServerConfig, logger: Logger = create
       await predictionLog.close();
       await database.close();
     };
-    return { config, database, artifacts, logger, engine, predictionLog, deployments, rollouts, rolloutListeners, alerts, monitors, createdAdminToken, close };
+    return { config, database, artifacts, logger, engine, predictionLog, deployments, rollouts, rolloutListeners, alerts, monitors, pipelines, pipelineTriggers, createdAdminToken, close };
   } catch (error) {
     await database.close();
     throw error;
