@@ -36,7 +36,7 @@ export const SCHEMA = { features: [{ name: 'x1', type: 'numeric' }, { name: 'x2'
 export function championModel(rows: Array<[number, number, number]>, inverted: boolean): Uint8Array {
   const features = { rows: rows.length, names: ['x1', 'x2'], columns: [Float32Array.from(rows, (r) => r[0]), Float32Array.from(rows, (r) => r[1])] };
   const labels = Float64Array.from(rows, (r) => (inverted ? 1 - r[2] : r[2]));
-  return exportLinearToOnnx(trainLinear({ task: 'binary', features, labels, classes: 2, params: { lambda: 0.01 } }));
+  return exportLinearToOnnx(trainLinear({ task: 'binary', features, labels, classes: 2, params: { lambda: 1 } }));
 }
 
 export async function uploadDataset(server: TestServer, name: string, csv: string): Promise<number> {
