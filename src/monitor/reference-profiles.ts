@@ -186,17 +186,17 @@ async function predictDataset(version: ModelVersion, table: FileTable, predict: 
         predictions.push(...firstOutputValues(version, await predict(version.model, version.version, feeds), rows.length));
         continue;
       }
-      // Some row of the batch is refused: encode row by row and skip those.
-      for (const row of rows) {
-        let one: TensorMap;
+      // Some row of the batch is refused: find the rows that encode on their own, then run those together.
+      const valid = rows.filter((row) => {
         try {
-          one = encodeColumns(plan, columnsOf([row]));
+          encodeColumns(plan, columnsOf([row]));
+          return true;
         } catch {
           skipped++;
-          continue;
+          return false;
         }
-        predictions.push(...firstOutputValues(version, await predict(version.model, version.version, one), 1));
-      }
+      });
+      if (valid.length > 0) predictions.push(...firstOutputValues(version, await predict(version.model, version.version, encodeColumns(plan, columnsOf(valid), { maxRows: PREDICT_BATCH })), valid.length));
     }
   } catch (error) {
     return none(`the model could not run on the dataset: ${error instanceof Error ? error.message : String(error)}`);
