@@ -9,6 +9,7 @@ import { registerDatasetsCommands } from './commands/datasets.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerDriftCommands } from './commands/drift.js';
 import { registerModelsCommands } from './commands/models.js';
+import { registerPipelineCommands } from './commands/pipeline.js';
 import { registerMonitorCommands } from './commands/monitor.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerRunsCommands } from './commands/runs.js';
@@ -37,6 +38,7 @@ registerMonitorCommands(program);
 registerAlertsCommands(program);
 registerRunsCommands(program);
 registerTrainCommands(program);
+registerPipelineCommands(program);
 registerTokenCommands(program);
 
 try {
