@@ -5,6 +5,8 @@
 // and an exact lattice-path count, chi-square with two degrees of freedom in closed form), the
 // gauge on /metrics, and bad input.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildModel, linearModel } from '../src/onnx/index.js';
 import { BACKENDS, startTestServer, type TestServer } from './helpers/server.js';
@@ -257,6 +259,42 @@ for (const backend of BACKENDS) {
       assert.equal(results[0]!.status, 'anomalies');
       assert.equal((results[0] as unknown as { metrics: Record<string, number> }).metrics['quality.out_of_range'], 5);
       assert.equal(listed.body.monitors[0].latest.status, 'anomalies');
+    });
+
+    it('a failing monitor stores an error result on schedule and on demand; the server and other monitors carry on', async () => {
+      const form = new FormData();
+      // Bytes of its own (the store is content-addressed): one more row than the training data.
+      form.append('file', new Blob([TRAINING_CSV + '40,FR,true,1\n']), 'train.csv');
+      const up = await server.request('POST', '/api/v1/datasets/fragile/versions', { body: form });
+      assert.equal(up.status, 201, up.text);
+      await server.registerModel('fragile', MODEL, { feature_schema: SCHEMA, datasets: { training: 'fragile@1' } });
+      // The training data's bytes disappear from the artifact store: building the reference must fail.
+      const sha: string = up.body.content_sha256;
+      fs.rmSync(path.join(server.dataDir, 'artifacts', 'sha256', sha.slice(0, 2), sha));
+      await createDeployment('d-fragile', 'fragile@1');
+      await send('d-fragile', LIVE_ROWS);
+      await createMonitor('d-fragile', { name: 'drift', kind: 'drift', schedule_seconds: 1 });
+      const reply = await server.request('POST', '/api/v1/deployments/d-fragile/monitors/drift/run');
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.body.status, 'error');
+      assert.equal(reply.body.result.error.code, 'ARTIFACT_NOT_FOUND');
+      assert.deepEqual(reply.body.metrics, {});
+      const before = (await server.request('GET', '/api/v1/deployments/d-sched/monitors/every-second/results?limit=1')).body.results[0].computed_at;
+      const deadline = Date.now() + 20_000;
+      let scheduled: Array<{ status: string }> = [];
+      while (Date.now() < deadline) {
+        scheduled = (await server.request('GET', '/api/v1/deployments/d-fragile/monitors/drift/results')).body.results;
+        if (scheduled.length >= 3) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      assert.ok(scheduled.length >= 3, `scheduled runs: ${scheduled.length}`);
+      assert.ok(scheduled.every((r) => r.status === 'error'));
+      const latest = (await server.request('GET', '/api/v1/deployments/d-sched/monitors/every-second/results?limit=1')).body.results[0].computed_at;
+      assert.ok(latest > before, 'the other monitor kept running');
+      await send('d-fragile', LIVE_ROWS);
+      assert.equal((await server.request('GET', '/healthz', { token: null })).status, 200);
+      const deleted = await server.request('DELETE', '/api/v1/deployments/d-fragile/monitors/drift');
+      assert.equal(deleted.status, 200, deleted.text);
     });
 
     it('empty windows, a one-row reference and a constant column give clear statuses, never NaN', async () => {

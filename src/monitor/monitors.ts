@@ -218,12 +218,14 @@ function toResult(row: MonitorResultsTable & { id: number }, monitor: string): M
 
 /**
  * Runs one monitor at `now` and stores its result (an `error` result when the kind fails, the
- * deployment is gone or the kind is not registered); moves its next run on by its schedule.
+ * deployment is gone or the kind is not registered); moves its next run on by its schedule (no
+ * further run once the deployment is gone).
  * @param predict runs a model version, for references built from datasets (their prediction)
  * @returns the stored result
  */
 export async function runMonitor(db: Db, artifacts: ArtifactStore, monitor: Monitor, now: number, predict?: ReferencePredictor): Promise<MonitorResult> {
   let outcome: MonitorOutcome;
+  let deploymentGone = false;
   try {
     const kind = monitorKind(monitor.kind);
     if (!kind) throw new PlinthError('INVALID_ARGUMENT', `monitor kind ${JSON.stringify(monitor.kind)} is not available in this server`);
@@ -232,6 +234,7 @@ export async function runMonitor(db: Db, artifacts: ArtifactStore, monitor: Moni
     outcome = await kind.evaluate({ db, artifacts, deployment: monitor.deployment, now, window: windowAt(monitor.window, now), predict }, config);
   } catch (error) {
     outcome = errorOutcome(error);
+    deploymentGone = error instanceof PlinthError && error.code === 'DEPLOYMENT_NOT_FOUND';
   }
   let metrics: string;
   let result: string;
@@ -255,7 +258,8 @@ export async function runMonitor(db: Db, artifacts: ArtifactStore, monitor: Moni
     result,
     computed_at: now,
   };
-  const nextRun = monitor.schedule_seconds !== null && monitor.enabled ? now + monitor.schedule_seconds * 1000 : null;
+  // A monitor of a deleted deployment stops being scheduled (its error result says why).
+  const nextRun = monitor.schedule_seconds !== null && monitor.enabled && !deploymentGone ? now + monitor.schedule_seconds * 1000 : null;
   const id = await db.transaction().execute(async (trx) => {
     const inserted = await trx.insertInto('monitor_results').values(values).returning('id').executeTakeFirstOrThrow();
     await trx.updateTable('monitors').set({ last_run_at: now, next_run_at: nextRun }).where('id', '=', monitor.id).execute();
