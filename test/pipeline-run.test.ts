@@ -123,6 +123,15 @@ for (const backend of BACKENDS) {
       const history = await server.request('GET', '/api/v1/pipelines/retrain/runs');
       assert.equal(history.status, 200, history.text);
       assert.deepEqual(history.body.runs.map((r: { number: number; status: string }) => [r.number, r.status]), [[1, 'succeeded']]);
+
+      // Run again while the canary is in progress: the gate still passes against the stable delay@1,
+      // but the rollout could not start, so the run stops before registering anything.
+      const again = await runPipeline(server, 'retrain');
+      assert.equal(again.status, 'failed');
+      assert.deepEqual(again.steps.map((s: { status: string }) => s.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'skipped']);
+      assert.match(again.steps[5].error, /rollout of delay@2 in progress/);
+      const versions = await server.request('GET', '/api/v1/models/delay/versions');
+      assert.deepEqual(versions.body.versions.map((v: { version: number }) => v.version).sort(), [1, 2]);
     });
 
     it('a gate the candidate fails stops the run: nothing registered, the deployment unchanged', async () => {

@@ -515,6 +515,14 @@ async function gateStep(ctx: StepContext): Promise<StepOutputs> {
 
 async function registerStep(ctx: StepContext): Promise<StepOutputs> {
   const p = ctx.step.params as { model: string; alias?: string; description?: string };
+  // A rollout that cannot start must stop the run before anything is registered.
+  for (const later of ctx.pipeline.steps) {
+    if (later.kind !== 'rollout' || providerOf(ctx.pipeline.steps, later.id, 'version')?.id !== ctx.step.id) continue;
+    const deployment = await getDeployment(ctx.db, later.params.deployment as string);
+    if (deployment.rollout) {
+      throw new PlinthError('ROLLOUT_IN_PROGRESS', `deployment ${deployment.name} has a ${deployment.rollout.strategy} rollout of ${deployment.rollout.model} in progress; step ${later.id} could not start a canary, so nothing is registered`);
+    }
+  }
   const modelStep = provider(ctx, 'model');
   const made = output(ctx, modelStep.id);
   const blob = made.model as Blob;
