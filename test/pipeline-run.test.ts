@@ -191,6 +191,36 @@ steps:
       assert.deepEqual(fourth.steps.map((s: { cached: boolean }) => s.cached), [false, true, false, false]);
     });
 
+    it('a train step with a search block picks its params first and logs them', async () => {
+      const yaml = `
+name: searched
+steps:
+  - { id: data, kind: dataset, dataset: flights@1 }
+  - id: fit
+    kind: train
+    needs: [data]
+    label: y
+    task: binary
+    algo: gbdt
+    params: { trees: 5 }
+    search: { sampler: random, trials: 3, metric: roc_auc, space: { maxDepth: { type: int, low: 1, high: 4 } } }
+`;
+      assert.equal((await applyPipeline(server, yaml)).status, 201);
+      const run = await runPipeline(server, 'searched');
+      assert.equal(run.status, 'succeeded', JSON.stringify(run, null, 1));
+      const fit = run.steps[1].outputs;
+      assert.equal(fit.search.trials, 3);
+      assert.equal(fit.search.metric, 'roc_auc');
+      const depth = fit.search.best.maxDepth;
+      assert.ok(Number.isInteger(depth) && depth >= 1 && depth <= 4, String(depth));
+      assert.equal(fit.params.maxDepth, depth);
+      assert.equal(fit.params.trees, 5);
+      assert.equal((run.steps[1].log.match(/^trial \d+ complete/gm) ?? []).length, 3);
+      const tracked = await server.request('GET', `/api/v1/runs/${run.tracking_run_id}`);
+      const params = Object.fromEntries(tracked.body.run.data.params.map((p: { key: string; value: string }) => [p.key, p.value]));
+      assert.equal(params['fit.maxDepth'], String(depth));
+    });
+
     it('bad definitions are refused with 400 before anything is stored or run', async () => {
       const listed = async () => (await server.request('GET', '/api/v1/pipelines')).body.pipelines.map((p: { name: string }) => p.name);
       const names = await listed();

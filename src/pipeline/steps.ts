@@ -354,8 +354,8 @@ async function trainStep(ctx: StepContext): Promise<StepOutputs> {
     const valL = takeLabels(trainLabels, inner.test);
     const result = await runSearch({
       space, sampler: p.search.sampler, trials: p.search.trials, seed, direction: definition.greaterIsBetter ? 'maximize' : 'minimize',
-      objective: (trial) => {
-        const model = fitModel(p, { ...params, ...(trial as Record<string, number>) }, classes, fitF, fitL, seed);
+      objective: (trialParams) => {
+        const model = fitModel(p, { ...params, ...(trialParams as Record<string, number>) }, classes, fitF, fitL, seed);
         return metricOrNaN(metric, p.task, classes, valL, model.predict(valF));
       },
       onTrial: (t) => ctx.log(`trial ${t.number} ${t.state}: ${JSON.stringify(t.params)} → ${metric} ${t.value ?? 'n/a'}`),
