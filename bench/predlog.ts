@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mlpModel, seededRandom } from '../src/onnx/index.js';
-import { call, measure, medianPhase, MEASURE_MS, registerModel, REPEATS, setBatching, startServer, stopChild, WARMUP_MS, type Child, type Phase } from './harness.js';
+import { auth, call, measure, medianPhase, MEASURE_MS, registerModel, REPEATS, setBatching, startServer, stopChild, WARMUP_MS, type Child, type Phase } from './harness.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -49,7 +49,7 @@ console.log(`single-row OIP v2 requests at concurrency ${CONCURRENCY}, batching 
 
 /** A server with the model registered, batching on, loaded, and a deployment of it. */
 async function prepare(name: string, env: Record<string, string>): Promise<Child> {
-  const server = await startServer(path.join(tmp, name), env);
+  const server = await startServer(path.join(tmp, name), { ...env, ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) });
   children.push(server);
   await registerModel(server.url, MODEL, modelBytes);
   await setBatching(server.url, MODEL, true);
@@ -59,7 +59,7 @@ async function prepare(name: string, env: Record<string, string>): Promise<Child
 }
 
 const unloggedServer = await prepare('unlogged', { PLINTH_PREDLOG_SAMPLE_RATE: '0' });
-const durableServer = await prepare('durable', {});
+const durableServer = await prepare('durable', process.env.BENCH_GROUP_COMMIT_MS ? { PLINTH_PREDLOG_GROUP_COMMIT_MS: process.env.BENCH_GROUP_COMMIT_MS } : {});
 const fastServer = await prepare('fast', { PLINTH_PREDLOG_MODE: 'fast' });
 
 const phases = {
@@ -87,6 +87,15 @@ async function loggedRows(server: Child): Promise<number> {
   return rows;
 }
 await new Promise((resolve) => setTimeout(resolve, 500)); // fast mode's last interval
+/** Rows written per write transaction, from the server's Prometheus counters. */
+async function groupSize(server: Child): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`, { headers: auth })).text();
+  const rows = Number(/^plinth_prediction_log_rows_total\{outcome="written"\} (\S+)$/m.exec(text)?.[1]);
+  const batches = Number(/^plinth_prediction_log_batches_total (\S+)$/m.exec(text)?.[1]);
+  return rows / batches;
+}
+const durableGroup = await groupSize(durableServer);
+const fastGroup = await groupSize(fastServer);
 const durableRows = await loggedRows(durableServer);
 const fastRows = await loggedRows(fastServer);
 for (const server of [unloggedServer, durableServer, fastServer]) await stopChild(server);
@@ -101,6 +110,7 @@ for (const [name, p] of Object.entries(medians)) {
 }
 const answered = (phase: { runs: Phase[] }) => phase.runs.reduce((sum, p) => sum + p.requests, 0);
 console.log('');
+console.log(`rows per write transaction: durable ${durableGroup.toFixed(1)}, fast ${fastGroup.toFixed(1)}`);
 console.log(`rows logged: durable ${durableRows} (≥ the ${answered(phases.durable)} measured requests answered through the deployment, warm-ups included in the rows), fast ${fastRows}`);
 const ratio = medians.durable.throughput / base.throughput;
 console.log(`target: durable logging costs ≤ 10 % of throughput at full load — durable/model ${ratio.toFixed(3)}x (${((1 - ratio) * 100).toFixed(1)} % cost; routing alone ${((1 - medians.unlogged.throughput / base.throughput) * 100).toFixed(1)} %): ${ratio >= 0.9 ? 'met' : 'NOT met'}`);

@@ -12,19 +12,19 @@ import { createHmac } from 'node:crypto';
 
 describe('prediction log settings', () => {
   it('has documented defaults', () => {
-    assert.deepEqual(loadPredictionLogSettings({}), { mode: 'durable', sampleRate: 1, retentionDays: 30, maxRows: 10_000_000, sensitive: 'hash', hashKey: undefined });
+    assert.deepEqual(loadPredictionLogSettings({}), { mode: 'durable', groupCommitMs: 0, sampleRate: 1, retentionDays: 30, maxRows: 10_000_000, sensitive: 'hash', hashKey: undefined });
     assert.equal(loadServerConfig({}, {}).predictionLog.mode, 'durable');
   });
 
   it('reads every PLINTH_PREDLOG_* variable', () => {
     assert.deepEqual(
-      loadPredictionLogSettings({ PLINTH_PREDLOG_MODE: 'fast', PLINTH_PREDLOG_SAMPLE_RATE: '0.25', PLINTH_PREDLOG_RETENTION_DAYS: '0', PLINTH_PREDLOG_MAX_ROWS: '0', PLINTH_PREDLOG_SENSITIVE: 'drop', PLINTH_PREDLOG_HASH_KEY: 's3cret' }),
-      { mode: 'fast', sampleRate: 0.25, retentionDays: 0, maxRows: 0, sensitive: 'drop', hashKey: 's3cret' },
+      loadPredictionLogSettings({ PLINTH_PREDLOG_MODE: 'fast', PLINTH_PREDLOG_GROUP_COMMIT_MS: '3', PLINTH_PREDLOG_SAMPLE_RATE: '0.25', PLINTH_PREDLOG_RETENTION_DAYS: '0', PLINTH_PREDLOG_MAX_ROWS: '0', PLINTH_PREDLOG_SENSITIVE: 'drop', PLINTH_PREDLOG_HASH_KEY: 's3cret' }),
+      { mode: 'fast', groupCommitMs: 3, sampleRate: 0.25, retentionDays: 0, maxRows: 0, sensitive: 'drop', hashKey: 's3cret' },
     );
   });
 
   it('refuses malformed values', () => {
-    for (const env of [{ PLINTH_PREDLOG_MODE: 'lossy' }, { PLINTH_PREDLOG_SAMPLE_RATE: '1.5' }, { PLINTH_PREDLOG_SAMPLE_RATE: '-0.1' }, { PLINTH_PREDLOG_SAMPLE_RATE: 'half' }, { PLINTH_PREDLOG_SAMPLE_RATE: '' }, { PLINTH_PREDLOG_RETENTION_DAYS: '-1' }, { PLINTH_PREDLOG_MAX_ROWS: '1e3x' }, { PLINTH_PREDLOG_SENSITIVE: 'mask' }]) {
+    for (const env of [{ PLINTH_PREDLOG_MODE: 'lossy' }, { PLINTH_PREDLOG_SAMPLE_RATE: '1.5' }, { PLINTH_PREDLOG_SAMPLE_RATE: '-0.1' }, { PLINTH_PREDLOG_SAMPLE_RATE: 'half' }, { PLINTH_PREDLOG_SAMPLE_RATE: '' }, { PLINTH_PREDLOG_RETENTION_DAYS: '-1' }, { PLINTH_PREDLOG_MAX_ROWS: '1e3x' }, { PLINTH_PREDLOG_GROUP_COMMIT_MS: '-1' }, { PLINTH_PREDLOG_SENSITIVE: 'mask' }]) {
       assert.throws(() => loadPredictionLogSettings(env), { code: 'INVALID_ARGUMENT' }, JSON.stringify(env));
     }
   });

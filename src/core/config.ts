@@ -43,6 +43,12 @@ export interface PredictionLogSettings {
    * loses at most the rows of that window. @default 'durable' (PLINTH_PREDLOG_MODE)
    */
   mode: 'durable' | 'fast';
+  /**
+   * Durable mode: how long a group commit waits for more rows before it writes, ms (0 writes at the
+   * end of the event-loop turn). Longer waits make fewer, larger transactions: less CPU per request at
+   * full load, that much more latency. @default 0 (PLINTH_PREDLOG_GROUP_COMMIT_MS)
+   */
+  groupCommitMs: number;
   /** Share of requests logged, 0..1, decided per request id. @default 1 (PLINTH_PREDLOG_SAMPLE_RATE) */
   sampleRate: number;
   /** Rows older than this are deleted, days; 0 keeps them. @default 30 (PLINTH_PREDLOG_RETENTION_DAYS) */
@@ -154,6 +160,7 @@ export function loadPredictionLogSettings(env: Env = process.env): PredictionLog
   if (!(sampleRate >= 0 && sampleRate <= 1)) throw new PlinthError('INVALID_ARGUMENT', `PLINTH_PREDLOG_SAMPLE_RATE must be a number between 0 and 1, got ${JSON.stringify(rateText)}`);
   return {
     mode,
+    groupCommitMs: parseInteger(env.PLINTH_PREDLOG_GROUP_COMMIT_MS ?? 0, 'PLINTH_PREDLOG_GROUP_COMMIT_MS', 0, 1000),
     sampleRate,
     retentionDays: parseInteger(env.PLINTH_PREDLOG_RETENTION_DAYS ?? 30, 'PLINTH_PREDLOG_RETENTION_DAYS', 0, 1_000_000),
     maxRows: parseInteger(env.PLINTH_PREDLOG_MAX_ROWS ?? 10_000_000, 'PLINTH_PREDLOG_MAX_ROWS', 0, Number.MAX_SAFE_INTEGER),

@@ -8,6 +8,18 @@ export function newId(): string {
 
 let lastMs = 0;
 let counter = 0;
+/** Random bytes drawn 2,560 at a time: one system call per 256 ids instead of one per id. */
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
+function tenRandomBytes(): Buffer {
+  if (poolAt + 10 > pool.length) {
+    pool = randomBytes(2560);
+    poolAt = 0;
+  }
+  poolAt += 10;
+  return pool.subarray(poolAt - 10, poolAt);
+}
 
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit counter (method 1: it
@@ -16,7 +28,7 @@ let counter = 0;
  * that hold them appending at one end (the prediction log's request ids) instead of writing all over.
  */
 export function newTimeOrderedId(now: number = Date.now()): string {
-  const random = randomBytes(10);
+  const random = tenRandomBytes();
   if (now > lastMs) {
     lastMs = now;
     counter = ((random[0]! << 8) | random[1]!) & 0x7ff;

@@ -24,6 +24,7 @@ export function openPredictionLog(database: Database, settings: PredictionLogSet
   return new PredictionLog({
     db: database.db,
     mode: settings.mode,
+    groupCommitMs: settings.groupCommitMs,
     sampleRate: settings.sampleRate,
     retentionDays: settings.retentionDays,
     maxRows: settings.maxRows,

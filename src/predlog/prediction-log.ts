@@ -70,6 +70,8 @@ export interface PredictionLogOptions {
   sensitive?: SensitiveMode;
   /** HMAC key for hashed sensitive features (see loadHashKey). Required when sensitive is 'hash'. */
   hashKey?: string;
+  /** Durable mode: how long a group commit waits for more rows before it writes, ms; 0: the end of the event-loop turn. @default 0 */
+  groupCommitMs?: number;
   /** Fast mode's write interval, ms. @default 200 */
   fastFlushMs?: number;
   /** An append in durable mode is rejected when its batch has not committed within this time, ms. @default 10_000 */
@@ -102,6 +104,8 @@ const COLUMNS = ['deployment', 'request_id', 'role', 'model_name', 'model_versio
 const WIDTH = COLUMNS.length;
 /** Rows per INSERT statement: 256 × 11 parameters stays far below SQLite's 32766 and PostgreSQL's 65535. */
 const ROWS_PER_STATEMENT = 256;
+/** Batches the SQLite writer thread may have queued at once; past it the next batch waits. */
+const MAX_WRITES_IN_FLIGHT = 8;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 interface Batch {
@@ -148,6 +152,7 @@ export class PredictionLog {
   private readonly masker: SensitiveMasker | null;
   private readonly sensitive: SensitiveMode;
   private readonly fastFlushMs: number;
+  private readonly groupCommitMs: number;
   private readonly flushTimeoutMs: number;
   private readonly maxPendingRows: number;
   private readonly onError: ((error: unknown, what: 'flush' | 'sweep') => void) | undefined;
@@ -162,6 +167,8 @@ export class PredictionLog {
   private sweeping: Promise<SweepResult> | null = null;
   private closed = false;
   private readonly sqlBySize = new Map<number, string>();
+  /** Batches posted to the SQLite writer thread and not yet committed. */
+  private readonly inflight = new Set<Promise<void>>();
   private readonly sqliteWriter: SqliteBatchWriter | null;
   private readonly counters: PredictionLogStats = { written: 0, failed: 0, dropped: 0, sampledOut: 0, batches: 0 };
 
@@ -178,6 +185,7 @@ export class PredictionLog {
     if (this.sensitive === 'hash' && !options.hashKey) throw new PlinthError('INVALID_ARGUMENT', 'hashing sensitive features needs a hash key');
     this.masker = new SensitiveMasker(this.sensitive, options.hashKey ?? 'unused');
     this.fastFlushMs = options.fastFlushMs ?? 200;
+    this.groupCommitMs = options.groupCommitMs ?? 0;
     this.flushTimeoutMs = options.flushTimeoutMs ?? 10_000;
     this.maxPendingRows = options.maxPendingRows ?? 100_000;
     this.onError = options.onError;
@@ -245,7 +253,8 @@ export class PredictionLog {
     }
     if (!this.scheduled && !this.flushing) {
       this.scheduled = true;
-      setImmediate(this.startFlush);
+      if (this.groupCommitMs > 0) setTimeout(this.startFlush, this.groupCommitMs);
+      else setImmediate(this.startFlush);
     }
     return batch.promise;
   }
@@ -263,6 +272,7 @@ export class PredictionLog {
     for (;;) {
       if (this.flushing) await this.flushing;
       else if (this.current && this.current.count > 0) await this.runFlushes();
+      else if (this.inflight.size > 0) await Promise.all(this.inflight);
       else return;
     }
   }
@@ -343,10 +353,21 @@ export class PredictionLog {
   private runFlushes(): Promise<void> {
     if (this.flushing) return this.flushing;
     const loop = async () => {
+      // Runs after `this.flushing` is set below: a loop that finished synchronously would clear it first.
+      await undefined;
       try {
         while (this.current && this.current.count > 0) {
           const batch = this.current;
           this.current = null;
+          if (this.sqliteWriter && this.mode === 'durable') {
+            // The writer thread commits batches in the order they were posted, so a batch need not
+            // wait for the one before it: requests wait for one commit, not for a queue of them
+            // (which would also keep them out of the model's dynamic batches meanwhile).
+            const writing: Promise<void> = this.write(batch).finally(() => this.inflight.delete(writing));
+            this.inflight.add(writing);
+            if (this.inflight.size >= MAX_WRITES_IN_FLIGHT) await Promise.race(this.inflight);
+            continue;
+          }
           await this.write(batch);
           // Fast mode writes once per interval unless the log is closing.
           if (this.mode === 'fast' && !this.closed) break;

@@ -18,7 +18,7 @@ import { deploymentRoutes } from '../rollout/index.js';
 import { invocationsRoutes, oipRoutes, servingConfigRoutes } from '../serving/index.js';
 import { trackingRoutes } from '../tracking/index.js';
 import { installErrorHandling } from './errors.js';
-import { inferenceRequestMetrics, installMetrics, monitorMetrics, rolloutMetrics } from './metrics.js';
+import { inferenceRequestMetrics, installMetrics, monitorMetrics, predictionLogMetrics, rolloutMetrics } from './metrics.js';
 import { installValidation } from './validation.js';
 import type { Platform } from './platform.js';
 
@@ -90,6 +90,7 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   platform.engine.registerMetrics(metrics);
   const observe = inferenceRequestMetrics(metrics);
   platform.rolloutListeners.push(rolloutMetrics(metrics));
+  predictionLogMetrics(metrics, () => platform.predictionLog.stats());
   platform.monitors.onResult(monitorMetrics(metrics));
   const principals = installAuthentication(fastify, database.db);
 

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MonitorResult } from '../monitor/index.js';
+import type { PredictionLogStats } from '../predlog/index.js';
 import type { RolloutEvent } from '../rollout/index.js';
 import type { InferenceObserver } from '../serving/index.js';
 
@@ -109,4 +110,35 @@ export function monitorMetrics(registry: Registry): (result: MonitorResult) => v
     for (const metric of before) if (!now.has(metric)) gauge.remove({ deployment: result.deployment, monitor: result.monitor, metric });
     shown.set(key, now);
   };
+}
+
+/**
+ * Prediction-log counters, read at scrape time: `plinth_prediction_log_rows_total{outcome}` (written,
+ * failed, dropped, sampled_out) and `plinth_prediction_log_batches_total` (write transactions; rows
+ * over batches is the group-commit size).
+ */
+export function predictionLogMetrics(registry: Registry, stats: () => PredictionLogStats): void {
+  new Counter({
+    name: 'plinth_prediction_log_rows_total',
+    help: 'Prediction-log rows by outcome: written, failed (write failed), dropped (refused: too many pending, or closed), sampled_out',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    collect() {
+      const s = stats();
+      this.reset();
+      this.inc({ outcome: 'written' }, s.written);
+      this.inc({ outcome: 'failed' }, s.failed);
+      this.inc({ outcome: 'dropped' }, s.dropped);
+      this.inc({ outcome: 'sampled_out' }, s.sampledOut);
+    },
+  });
+  new Counter({
+    name: 'plinth_prediction_log_batches_total',
+    help: 'Prediction-log write transactions (group commits)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats().batches);
+    },
+  });
 }
