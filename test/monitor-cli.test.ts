@@ -57,6 +57,14 @@ describe('plinth monitor', () => {
     assert.equal(results.code, 0, results.stderr);
     assert.equal(JSON.parse(results.stdout).length, 1);
 
+    const updated = await cli('monitor', 'update', 'pay', 'quality', '--requests', '25', '--on-demand', '--disable');
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.match(updated.stdout, /updated quality monitor quality of pay: last 25 requests, on demand, disabled/);
+    assert.match((await cli('monitor', 'list', 'pay')).stdout, /quality\s+quality\s+last 25 requests\s+on demand\s+no/);
+    const nothing = await cli('monitor', 'update', 'pay', 'quality');
+    assert.equal(nothing.code, 2, nothing.stderr);
+    assert.match(nothing.stderr, /nothing to change/);
+
     const deleted = await cli('monitor', 'delete', 'pay', 'quality');
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.doesNotMatch((await cli('monitor', 'list', 'pay')).stdout, /quality/);

@@ -259,6 +259,25 @@ for (const backend of BACKENDS) {
       assert.equal(results[0]!.status, 'anomalies');
       assert.equal((results[0] as unknown as { metrics: Record<string, number> }).metrics['quality.out_of_range'], 5);
       assert.equal(listed.body.monitors[0].latest.status, 'anomalies');
+
+      // Disabled, it runs no more on its own (on demand still works); enabled again, it is due at once.
+      const disabled = await server.request('PATCH', '/api/v1/deployments/d-sched/monitors/every-second', { json: { enabled: false, window: { requests: 20 } } });
+      assert.equal(disabled.status, 200, disabled.text);
+      assert.equal(disabled.body.enabled, false);
+      assert.equal(disabled.body.next_run_at, null);
+      assert.deepEqual(disabled.body.window, { requests: 20 });
+      const count = async () => (await server.request('GET', '/api/v1/deployments/d-sched/monitors/every-second/results?limit=1000')).body.results.length as number;
+      const before = await count();
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal(await count(), before, 'a disabled monitor is not run by the scheduler');
+      const onDemand = await server.request('POST', '/api/v1/deployments/d-sched/monitors/every-second/run');
+      assert.equal(onDemand.status, 200, onDemand.text);
+      assert.equal(await count(), before + 1);
+      // (The next test relies on this monitor running every second again.)
+      const enabled = await server.request('PATCH', '/api/v1/deployments/d-sched/monitors/every-second', { json: { enabled: true, schedule_seconds: 1 } });
+      assert.equal(enabled.body.enabled, true);
+      assert.equal(enabled.body.schedule_seconds, 1);
+      assert.ok(enabled.body.next_run_at !== null && enabled.body.next_run_at <= Date.now());
     });
 
     it('a failing monitor stores an error result on schedule and on demand; the server and other monitors carry on', async () => {
@@ -394,7 +413,8 @@ for (const backend of BACKENDS) {
 
     it('refuses bad input with a 4xx naming the field, and changes nothing', async () => {
       await createDeployment('d-bad', 'scorer@1');
-      await createMonitor('d-bad', { name: 'm', kind: 'drift' });
+      // On demand only: a scheduled run during the checks would change what they compare.
+      await createMonitor('d-bad', { name: 'm', kind: 'drift', schedule_seconds: null });
       const cases: Array<[string, string, unknown, number, string, RegExp?]> = [
         ['POST', '/api/v1/deployments/nosuch/monitors', { name: 'm', kind: 'drift' }, 404, 'DEPLOYMENT_NOT_FOUND'],
         ['POST', '/api/v1/deployments/d-bad/monitors', { name: 'm', kind: 'drift' }, 409, 'MONITOR_ALREADY_EXISTS'],
@@ -409,6 +429,11 @@ for (const backend of BACKENDS) {
         ['POST', '/api/v1/deployments/d-bad/monitors/nosuch/run', undefined, 404, 'MONITOR_NOT_FOUND'],
         ['POST', '/api/v1/deployments/nosuch/monitors/m/run', undefined, 404, 'DEPLOYMENT_NOT_FOUND'],
         ['DELETE', '/api/v1/deployments/d-bad/monitors/nosuch', undefined, 404, 'MONITOR_NOT_FOUND'],
+        ['PATCH', '/api/v1/deployments/d-bad/monitors/nosuch', { enabled: false }, 404, 'MONITOR_NOT_FOUND'],
+        ['PATCH', '/api/v1/deployments/d-bad/monitors/m', {}, 400, 'VALIDATION_FAILED'],
+        ['PATCH', '/api/v1/deployments/d-bad/monitors/m', { window: { requests: 0 } }, 400, 'INVALID_ARGUMENT', /^window\.requests:/],
+        ['PATCH', '/api/v1/deployments/d-bad/monitors/m', { config: { drift_share: 2 } }, 400, 'INVALID_ARGUMENT', /^config\.drift_share:/],
+        ['PATCH', '/api/v1/deployments/d-bad/monitors/m', { schedule_seconds: 0, enabled: false }, 400, 'INVALID_ARGUMENT', /^schedule_seconds:/],
         ['GET', '/api/v1/deployments/nosuch/drift', undefined, 404, 'DEPLOYMENT_NOT_FOUND'],
         ['GET', '/api/v1/deployments/d-bad/drift?since=yesterday', undefined, 400, 'INVALID_ARGUMENT'],
         ['GET', '/api/v1/deployments/d-bad/drift?monitor=nosuch', undefined, 404, 'MONITOR_NOT_FOUND'],

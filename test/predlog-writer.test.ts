@@ -219,7 +219,8 @@ for (const { backend, writerThread } of VARIANTS) {
       const log = new PredictionLog({ ...base(), hashKey: KEY, mode: 'fast', fastFlushMs: 50 });
       for (let i = 0; i < 10; i++) await log.append(plainRecord('fast', `fa-${i}`, i));
       assert.equal(await count('fast'), 0, 'nothing is written before the interval');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Written by the timer, not by a later append or close: poll (a writer thread may still be starting on a busy machine).
+      for (const deadline = Date.now() + 5000; (await count('fast')) < 10 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
       assert.equal(await count('fast'), 10);
       for (let i = 10; i < 15; i++) await log.append(plainRecord('fast', `fa-${i}`, i));
       await log.close();

@@ -70,6 +70,7 @@ export {
   getMonitor,
   listMonitors,
   deleteMonitor,
+  updateMonitor,
   runMonitor,
   dueMonitors,
   listResults,
@@ -81,7 +82,7 @@ export {
   DEFAULT_SCHEDULE_SECONDS,
   MAX_RESULTS_PAGE,
 } from './monitors.js';
-export type { Monitor, MonitorWindowSpec, CreateMonitorInput, ResultQuery } from './monitors.js';
+export type { Monitor, MonitorWindowSpec, CreateMonitorInput, UpdateMonitorInput, ResultQuery } from './monitors.js';
 export { readLiveWindow, liveFeatureWindow, livePredictionColumn, liveColumnAsFeature, MAX_WINDOW_REQUESTS, MAX_WINDOW_ROWS } from './live-window.js';
 export type { LiveWindow, LiveColumn, LiveValue } from './live-window.js';
 export { REFERENCE_SAMPLE_LIMIT, quantileSample, profileFromWindow, profileWindow, encodeReferenceProfile, decodeReferenceProfile, describeProfile } from './reference-profile.js';

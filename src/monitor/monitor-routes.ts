@@ -10,7 +10,7 @@ import { getVersion, parseVersionSelector } from '../registry/index.js';
 import type { ArtifactStore, Db } from '../store/index.js';
 import { MAX_WINDOW_REQUESTS } from './live-window.js';
 import type { MonitorResult } from './monitor-kind.js';
-import { assertDeploymentExists, createMonitor, deleteMonitor, getMonitor, latestResults, listMonitors, listResults, MAX_RESULTS_PAGE, type Monitor } from './monitors.js';
+import { assertDeploymentExists, createMonitor, deleteMonitor, getMonitor, updateMonitor, latestResults, listMonitors, listResults, MAX_RESULTS_PAGE, type Monitor } from './monitors.js';
 import { describeReference, setReferenceFromDataset, setReferenceFromTraffic } from './reference-profiles.js';
 import type { MonitorScheduler } from './scheduler.js';
 
@@ -64,6 +64,16 @@ const CreateBody = Type.Object(
   { additionalProperties: false },
 );
 
+const UpdateBody = Type.Object(
+  {
+    window: Type.Optional(Type.Unknown({ description: '{"requests": N} or {"seconds": S}' })),
+    config: Type.Optional(Type.Unknown({ description: "the kind's settings (replaced whole)" })),
+    schedule_seconds: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'seconds between runs; null runs only on demand' })),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
 const ReferenceBody = Type.Object(
   {
     dataset: Type.Optional(Type.String({ minLength: 1, maxLength: 400, description: 'a dataset version: name@N or name@latest' })),
@@ -102,6 +112,11 @@ export const monitorApiRoutes: FastifyPluginAsync<MonitorApiRoutesOptions> = asy
     config: { permission: 'read' },
     schema: { tags: ['monitoring'], summary: 'One monitor with its latest status', params: MonitorParams },
   }, async (request) => withLatest(await getMonitor(db, request.params.name, request.params.monitor)));
+
+  app.patch('/deployments/:name/monitors/:monitor', {
+    config: { permission: 'write' },
+    schema: { tags: ['monitoring'], summary: "Change a monitor's window, settings, schedule, or enable or disable it", params: MonitorParams, body: UpdateBody },
+  }, async (request) => withLatest(await updateMonitor(db, actorOf(request), request.params.name, request.params.monitor, request.body, now())));
 
   app.delete('/deployments/:name/monitors/:monitor', {
     config: { permission: 'write' },

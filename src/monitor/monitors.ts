@@ -187,6 +187,39 @@ export async function deleteMonitor(db: Db, actor: Actor, deployment: string, na
   });
 }
 
+/** What a monitor update may change; absent fields stay as they are. */
+export interface UpdateMonitorInput {
+  window?: unknown;
+  config?: unknown;
+  schedule_seconds?: number | null;
+  enabled?: boolean;
+}
+
+/**
+ * Changes a monitor's window, settings, schedule or whether it runs, checked as at creation. A new
+ * schedule, or enabling it, makes the next run due at once; disabling it stops scheduled runs (runs
+ * on demand still work). Its results stay.
+ * @throws PlinthError DEPLOYMENT_NOT_FOUND, MONITOR_NOT_FOUND, INVALID_ARGUMENT naming the field
+ */
+export async function updateMonitor(db: Db, actor: Actor, deployment: string, name: string, input: UpdateMonitorInput, now: number): Promise<Monitor> {
+  await assertDeploymentExists(db, deployment);
+  return db.transaction().execute(async (trx) => {
+    const row = await findMonitorRow(trx, deployment, name);
+    const current = toMonitor(row);
+    const kind = requireMonitorKind(row.kind);
+    const window = input.window === undefined ? current.window : checkWindowSpec(input.window);
+    const settings = input.config === undefined ? current.config : kind.checkConfig(input.config);
+    const schedule = input.schedule_seconds === undefined ? current.schedule_seconds : checkSchedule(input.schedule_seconds);
+    const enabled = input.enabled ?? current.enabled;
+    const rescheduled = input.schedule_seconds !== undefined || (enabled && !current.enabled);
+    const nextRun = schedule === null || !enabled ? null : rescheduled ? now : (row.next_run_at ?? now);
+    const changes = { config: JSON.stringify({ window, settings }), schedule_seconds: schedule, enabled: enabled ? 1 : 0, next_run_at: nextRun };
+    await trx.updateTable('monitors').set(changes).where('id', '=', row.id).execute();
+    await appendAudit(trx, actor, { action: 'monitor.update', resourceType: 'monitor', resourceId: `${deployment}/${name}`, details: { window, schedule_seconds: schedule, enabled, config_changed: input.config !== undefined } });
+    return toMonitor({ ...row, ...changes });
+  });
+}
+
 /** Enabled monitors whose next run is due at `now`, the longest overdue first. */
 export async function dueMonitors(db: Db, now: number, limit = 100): Promise<Monitor[]> {
   const rows = await db.selectFrom('monitors').selectAll().where('enabled', '=', 1).where('next_run_at', 'is not', null).where('next_run_at', '<=', now).orderBy('next_run_at').limit(limit).execute();

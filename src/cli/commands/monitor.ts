@@ -86,6 +86,38 @@ export function formatResult(r: ResultInfo): string {
   return head + (metrics.length ? '\n' + formatTable(metrics, [{ header: 'metric', value: ([k]) => k }, { header: 'value', value: ([, v]) => number(v) }]) : '');
 }
 
+interface MonitorFlags {
+  requests?: string;
+  seconds?: string;
+  every?: string;
+  onDemand?: boolean;
+  config?: string;
+}
+
+/**
+ * The window, schedule and settings given by flags, as the API takes them.
+ * @throws PlinthError INVALID_ARGUMENT for conflicting flags, bad numbers or JSON.
+ */
+function monitorChanges(options: MonitorFlags): Record<string, unknown> {
+  if (options.requests !== undefined && options.seconds !== undefined) throw new PlinthError('INVALID_ARGUMENT', 'give --requests or --seconds, not both');
+  if (options.every !== undefined && options.onDemand) throw new PlinthError('INVALID_ARGUMENT', 'give --every or --on-demand, not both');
+  let config: unknown;
+  if (options.config !== undefined) {
+    try {
+      config = JSON.parse(options.config);
+    } catch {
+      throw new PlinthError('INVALID_ARGUMENT', '--config must be JSON');
+    }
+  }
+  return {
+    ...(options.requests !== undefined ? { window: { requests: positiveInteger(options.requests, '--requests') } } : {}),
+    ...(options.seconds !== undefined ? { window: { seconds: positiveInteger(options.seconds, '--seconds') } } : {}),
+    ...(options.every !== undefined ? { schedule_seconds: positiveInteger(options.every, '--every') } : {}),
+    ...(options.onDemand ? { schedule_seconds: null } : {}),
+    ...(config !== undefined ? { config } : {}),
+  };
+}
+
 export function registerMonitorCommands(program: Command): void {
   const monitor = program.command('monitor').description("monitor a deployment's traffic: drift, data quality, performance, concept drift");
 
@@ -99,27 +131,8 @@ export function registerMonitorCommands(program: Command): void {
     .option('--on-demand', 'run only when asked (plinth monitor run)')
     .option('--config <json>', "the kind's settings as JSON, e.g. '{\"tests\": {\"age\": \"psi\"}, \"correction\": \"bonferroni\"}'")
     .option('--disabled', 'create it disabled')
-    .action(async (deployment: string, name: string, options: { kind: string; requests?: string; seconds?: string; every?: string; onDemand?: boolean; config?: string; disabled?: boolean }, command: Command) => {
-      if (options.requests !== undefined && options.seconds !== undefined) throw new PlinthError('INVALID_ARGUMENT', 'give --requests or --seconds, not both');
-      if (options.every !== undefined && options.onDemand) throw new PlinthError('INVALID_ARGUMENT', 'give --every or --on-demand, not both');
-      let config: unknown;
-      if (options.config !== undefined) {
-        try {
-          config = JSON.parse(options.config);
-        } catch {
-          throw new PlinthError('INVALID_ARGUMENT', '--config must be JSON');
-        }
-      }
-      const body = {
-        name,
-        kind: options.kind,
-        ...(options.requests !== undefined ? { window: { requests: positiveInteger(options.requests, '--requests') } } : {}),
-        ...(options.seconds !== undefined ? { window: { seconds: positiveInteger(options.seconds, '--seconds') } } : {}),
-        ...(options.every !== undefined ? { schedule_seconds: positiveInteger(options.every, '--every') } : {}),
-        ...(options.onDemand ? { schedule_seconds: null } : {}),
-        ...(config !== undefined ? { config } : {}),
-        ...(options.disabled ? { enabled: false } : {}),
-      };
+    .action(async (deployment: string, name: string, options: MonitorFlags & { kind: string; disabled?: boolean }, command: Command) => {
+      const body = { name, kind: options.kind, ...monitorChanges(options), ...(options.disabled ? { enabled: false } : {}) };
       const created = await clientFor(command).request<MonitorInfo>('POST', path(deployment, 'monitors'), { json: body });
       emit(wantsJson(command), created, () => `created ${created.kind} monitor ${created.name} of ${created.deployment}: ${windowText(created.window)}, ${created.schedule_seconds === null ? 'on demand' : `every ${created.schedule_seconds} s`}\n`);
     });
@@ -177,6 +190,24 @@ export function registerMonitorCommands(program: Command): void {
             { header: 'headline', value: (r) => headline(r) },
           ]),
       );
+    });
+
+  monitor
+    .command('update <deployment> <name>')
+    .description("change a monitor's window, schedule or settings, or enable or disable it")
+    .option('--requests <n>', 'window: the newest N answered requests')
+    .option('--seconds <s>', 'window: the requests of the last S seconds')
+    .option('--every <s>', 'run every S seconds')
+    .option('--on-demand', 'run only when asked (plinth monitor run)')
+    .option('--config <json>', "the kind's settings as JSON (replaced whole)")
+    .option('--enable', 'run it on its schedule again')
+    .option('--disable', 'stop scheduled runs (runs on demand still work)')
+    .action(async (deployment: string, name: string, options: MonitorFlags & { enable?: boolean; disable?: boolean }, command: Command) => {
+      if (options.enable && options.disable) throw new PlinthError('INVALID_ARGUMENT', 'give --enable or --disable, not both');
+      const body = { ...monitorChanges(options), ...(options.enable ? { enabled: true } : {}), ...(options.disable ? { enabled: false } : {}) };
+      if (Object.keys(body).length === 0) throw new PlinthError('INVALID_ARGUMENT', 'nothing to change: give --requests, --seconds, --every, --on-demand, --config, --enable or --disable');
+      const updated = await clientFor(command).request<MonitorInfo>('PATCH', path(deployment, 'monitors', name), { json: body });
+      emit(wantsJson(command), updated, () => `updated ${updated.kind} monitor ${updated.name} of ${updated.deployment}: ${windowText(updated.window)}, ${updated.schedule_seconds === null ? 'on demand' : `every ${updated.schedule_seconds} s`}${updated.enabled ? '' : ', disabled'}\n`);
     });
 
   monitor
