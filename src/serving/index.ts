@@ -23,7 +23,8 @@ export {
 export type { DecodeOptions, BinaryCursor } from './tensor-codec.js';
 export { planFeatures, encodeRecords, encodeRows, encodeColumns, encodeFeatureInputs, namesAreFeatures } from './features.js';
 export type { FeaturePlan } from './features.js';
-export { oipRoutes, decodeRequestInputs, selectOutputs, inferResponseJson, protocolError, repositoryState, OIP_PLATFORM, OIP_EXTENSIONS } from './oip-routes.js';
+export { oipRoutes, decodeRequestInputs, selectOutputs, inferResponseJson, repositoryState, OIP_PLATFORM, OIP_EXTENSIONS } from './oip-routes.js';
+export { protocolError } from './protocol-error.js';
 export type { OipRoutesOptions, InferenceObserver } from './oip-routes.js';
 export { invocationsRoutes, decodeMlflowJson, decodeMlflowCsv, predictionsJson, MLFLOW_FORMATS } from './mlflow-routes.js';
 export type { InvocationsRoutesOptions } from './mlflow-routes.js';

@@ -11,11 +11,12 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { isPlinthError, PlinthError } from '../core/index.js';
+import { PlinthError } from '../core/index.js';
 import { encodeColumns, encodeRecords, encodeRows, planFeatures, type FeaturePlan } from './features.js';
 import type { InferenceObserver } from './oip-routes.js';
 import { checkSharedDimensions, decodeInput, DEFAULT_MAX_ROWS, inferShape, nestedJson, showValue } from './tensor-codec.js';
-import type { DeploymentGateway, RoutedRequest, RoutingContext, ServedModel, ServingEngine, Tensor, TensorMap } from './types.js';
+import { firstElement, requestHeader, serveRouted, type Decoded } from './routed-call.js';
+import type { DeploymentGateway, RoutingContext, ServedModel, ServingEngine, Tensor, TensorMap } from './types.js';
 
 export interface InvocationsRoutesOptions {
   engine: ServingEngine;
@@ -165,13 +166,6 @@ function acceptedType(request: FastifyRequest): 'application/json' | 'text/csv' 
   return type;
 }
 
-/** The first element of a nested array (or the value itself). */
-function firstElement(value: unknown): unknown {
-  let current = value;
-  while (Array.isArray(current)) current = current[0];
-  return current;
-}
-
 /**
  * What a deployment may read of an invocations request to route it: headers, and a named field of
  * the first record (records, split frames, named inputs; CSV by its header row).
@@ -179,10 +173,7 @@ function firstElement(value: unknown): unknown {
 function routingContext(request: FastifyRequest, type: string): RoutingContext {
   return {
     requestId: request.id,
-    header: (name) => {
-      const value = request.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value[0] : value;
-    },
+    header: (name) => requestHeader(request, name),
     field: (name) => {
       const body = request.body;
       if (type === 'text/csv') {
@@ -215,7 +206,7 @@ export const invocationsRoutes: FastifyPluginAsync<InvocationsRoutesOptions> = a
   fastify.addContentTypeParser(['text/csv'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   /** Decodes an invocations body for a model reference and runs it. */
-  const run = async (request: FastifyRequest, ref: string, type: string, decoded: { feeds: TensorMap | null; model: ServedModel | null }) => {
+  const run = async (request: FastifyRequest, ref: string, type: string, decoded: Decoded) => {
     const model = await engine.describe(ref);
     request.servedModel = model;
     decoded.model = model;
@@ -244,20 +235,6 @@ export const invocationsRoutes: FastifyPluginAsync<InvocationsRoutesOptions> = a
   });
 
   if (gateway) {
-    /** Mirrors a request to a deployment's shadow after the answer went out; its answer is only recorded. */
-    const mirror = async (request: FastifyRequest, routed: RoutedRequest, type: string, started: number) => {
-      const decoded: { feeds: TensorMap | null; model: ServedModel | null } = { feeds: null, model: null };
-      const shadowRequest = { body: request.body, servedModel: null } as unknown as FastifyRequest;
-      try {
-        const { feeds, result } = await run(shadowRequest, routed.mirror!, type, decoded);
-        routed.completeMirror({ model: result.model, feeds, outputs: result.outputs, status: 200, latencyMs: performance.now() - started });
-      } catch (error) {
-        const status = isPlinthError(error) ? error.status : 500;
-        if (status >= 500) request.log.warn({ err: error, shadow: routed.mirror }, 'shadow inference failed');
-        routed.completeMirror({ model: decoded.model, feeds: decoded.feeds, outputs: null, status, error: (error as Error).message, latencyMs: performance.now() - started });
-      }
-    };
-
     app.post('/deployments/:name/invocations', {
       config: { permission: 'predict', inferenceMetrics: true },
       schema: {
@@ -270,19 +247,15 @@ export const invocationsRoutes: FastifyPluginAsync<InvocationsRoutesOptions> = a
       const type = acceptedType(request);
       const routed = gateway.route(request.params.name, routingContext(request, type));
       if (!routed) throw new PlinthError('DEPLOYMENT_NOT_FOUND', `no deployment named ${JSON.stringify(request.params.name.slice(0, 200))}`);
-      const started = performance.now();
+      // Errors say which version answered too.
       void reply.header('x-plinth-model', routed.reference);
-      const decoded: { feeds: TensorMap | null; model: ServedModel | null } = { feeds: null, model: null };
-      let ran: Awaited<ReturnType<typeof run>>;
-      try {
-        ran = await run(request, routed.reference, type, decoded);
-      } catch (error) {
-        const status = isPlinthError(error) ? error.status : (error as { statusCode?: number }).statusCode ?? 500;
-        await routed.complete({ model: decoded.model, feeds: decoded.feeds, outputs: null, status, error: (error as Error).message, latencyMs: performance.now() - started });
-        throw error;
-      }
-      await routed.complete({ model: ran.result.model, feeds: ran.feeds, outputs: ran.result.outputs, status: 200, latencyMs: performance.now() - started });
-      if (routed.mirror !== null) setImmediate(() => void mirror(request, routed, type, performance.now()));
+      const ran = await serveRouted(
+        routed,
+        // A mirrored call has a request object of its own, so the caller's metrics labels stay its own.
+        (ref, decoded, mirrored) => run(mirrored ? ({ body: request.body, servedModel: null } as unknown as FastifyRequest) : request, ref, type, decoded),
+        (r) => ({ model: r.result.model, feeds: r.feeds, outputs: r.result.outputs }),
+        request.log,
+      );
       return reply.header('x-plinth-model', ran.result.model.reference).type('application/json').send(predictionsJson(ran.result.model, ran.result.outputs));
     });
   }

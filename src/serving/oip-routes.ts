@@ -6,15 +6,17 @@
 //
 // `{m}` is a registered model name and `{v}` a version number or alias; without `/versions/{v}` the
 // model's default version serves (the `champion` alias, else the newest approved, else the newest).
-import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { isPlinthError, PlinthError } from '../core/index.js';
+import { PlinthError } from '../core/index.js';
 import type { ValueSignature } from '../onnx/index.js';
 import { listVersions } from '../registry/index.js';
 import type { Db } from '../store/index.js';
 import { encodeFeatureInputs, namesAreFeatures, planFeatures } from './features.js';
 import { decodeInputs, DEFAULT_MAX_ROWS, outputJson, showValue, tensorBytes } from './tensor-codec.js';
-import type { DeploymentGateway, InferOptions, RoutedRequest, RoutingContext, ServedModel, ServingEngine, TensorMap } from './types.js';
+import { protocolError } from './protocol-error.js';
+import { firstElement, requestHeader, serveRouted, type Decoded } from './routed-call.js';
+import type { DeploymentGateway, InferOptions, RoutingContext, ServedModel, ServingEngine, TensorMap } from './types.js';
 
 /** Records one inference request (both protocols): labels are bounded (unresolved models are ""). */
 export type InferenceObserver = (protocol: 'oip' | 'mlflow', model: string, version: string, status: number, seconds: number) => void;
@@ -197,27 +199,6 @@ function binaryOutputs(model: ServedModel, requested: unknown, parameters: Recor
   return chosen.size > 0 ? chosen : null;
 }
 
-/** Status and message of any error, for the `{"error": "…"}` replies of the protocol routes. */
-export function protocolError(error: unknown): { status: number; message: string; code: string; retryAfter?: number } {
-  if (isPlinthError(error)) {
-    const retry = error.details?.retry_after_seconds;
-    return {
-      status: error.status,
-      message: error.message,
-      code: error.code,
-      ...(error.code === 'QUEUE_FULL' || error.status === 503 ? { retryAfter: typeof retry === 'number' && retry > 0 ? Math.ceil(retry) : 1 } : {}),
-    };
-  }
-  const fastifyError = error as Partial<FastifyError> & { statusCode?: number };
-  if (fastifyError.validation) return { status: 400, message: `invalid request: ${fastifyError.message ?? 'schema mismatch'}`, code: 'VALIDATION_FAILED' };
-  if (fastifyError.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
-    return { status: 400, message: `the body is not valid JSON: ${fastifyError.message ?? ''}`.trim(), code: 'INVALID_JSON' };
-  }
-  const status = fastifyError.statusCode;
-  if (status !== undefined && status >= 400 && status < 500) return { status, message: fastifyError.message ?? 'bad request', code: fastifyError.code ?? 'INVALID_ARGUMENT' };
-  return { status: 500, message: 'internal server error', code: 'INTERNAL' };
-}
-
 function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
   const e = protocolError(error);
   if (e.status >= 500 && e.status !== 503 && e.status !== 504) request.log.error({ err: error, code: e.code }, 'request failed');
@@ -226,21 +207,11 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown)
   void reply.code(e.status).type('application/json').send({ error: e.message });
 }
 
-/** The first element of a nested array (or the value itself). */
-function firstElement(value: unknown): unknown {
-  let current = value;
-  while (Array.isArray(current)) current = current[0];
-  return current;
-}
-
 /** What a deployment may read of an OIP request to route it: headers, and the first value of a named input. */
 function routingContext(request: FastifyRequest, body: unknown): RoutingContext {
   return {
     requestId: request.id,
-    header: (name) => {
-      const value = request.headers[name.toLowerCase()];
-      return Array.isArray(value) ? value[0] : value;
-    },
+    header: (name) => requestHeader(request, name),
     field: (name) => {
       const inputs = (body as { inputs?: unknown } | null)?.inputs;
       if (!Array.isArray(inputs)) return undefined;
@@ -363,7 +334,7 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (fastify, o
   }, async (request, reply) => ready(reply, request.params.m, request.params.v));
 
   /** Runs one OIP request on a model reference: describe, validate and decode, infer. */
-  const run = async (request: FastifyRequest, ref: string, body: unknown, decoded: { feeds: TensorMap | null; model: ServedModel | null }) => {
+  const run = async (request: FastifyRequest, ref: string, body: unknown, decoded: Decoded) => {
     const described = await engine.describe(ref);
     request.servedModel = described;
     decoded.model = described;
@@ -393,38 +364,19 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (fastify, o
       .send(Buffer.concat([header, ...response.binaryParts]));
   };
 
-  /** Mirrors a request to a deployment's shadow after the answer went out; its answer is only recorded. */
-  const mirror = async (request: FastifyRequest, routed: RoutedRequest, body: unknown, started: number) => {
-    const decoded: { feeds: TensorMap | null; model: ServedModel | null } = { feeds: null, model: null };
-    const shadowRequest = { servedModel: null } as unknown as FastifyRequest;
-    try {
-      const ran = await run(shadowRequest, routed.mirror!, body, decoded);
-      routed.completeMirror({ model: ran.result.model, feeds: ran.feeds, outputs: ran.result.outputs, status: 200, latencyMs: performance.now() - started });
-    } catch (error) {
-      const e = protocolError(error);
-      if (e.status >= 500) request.log.warn({ err: error, shadow: routed.mirror }, 'shadow inference failed');
-      routed.completeMirror({ model: decoded.model, feeds: decoded.feeds, outputs: null, status: e.status, error: e.message, latencyMs: performance.now() - started });
-    }
-  };
-
   const infer = async (request: FastifyRequest, reply: FastifyReply, m: string, v: string | undefined, body: unknown) => {
     // Model names skip building a routing context: only deployments read one.
     const routed = v === undefined && gateway && gateway.stableReference(m) !== null ? gateway.route(m, routingContext(request, body)) : null;
-    const decoded: { feeds: TensorMap | null; model: ServedModel | null } = { feeds: null, model: null };
-    if (!routed) return send(reply, await run(request, reference(m, v), body, decoded));
-    const started = performance.now();
+    if (!routed) return send(reply, await run(request, reference(m, v), body, { feeds: null, model: null }));
     // Errors say which version answered too.
     void reply.header('x-plinth-model', routed.reference);
-    let ran: Awaited<ReturnType<typeof run>>;
-    try {
-      ran = await run(request, routed.reference, body, decoded);
-    } catch (error) {
-      const e = protocolError(error);
-      await routed.complete({ model: decoded.model, feeds: decoded.feeds, outputs: null, status: e.status, error: e.message, latencyMs: performance.now() - started });
-      throw error;
-    }
-    await routed.complete({ model: ran.result.model, feeds: ran.feeds, outputs: ran.result.outputs, status: 200, latencyMs: performance.now() - started });
-    if (routed.mirror !== null) setImmediate(() => void mirror(request, routed, body, performance.now()));
+    const ran = await serveRouted(
+      routed,
+      // A mirrored call has a request object of its own, so the caller's metrics labels stay its own.
+      (ref, decoded, mirrored) => run(mirrored ? ({ servedModel: null } as unknown as FastifyRequest) : request, ref, body, decoded),
+      (r) => ({ model: r.result.model, feeds: r.feeds, outputs: r.result.outputs }),
+      request.log,
+    );
     return send(reply, ran, routed.deployment);
   };
   const inferSchema = { tags: ['inference'], body: InferBody };
