@@ -7,26 +7,12 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { buildModel, linearModel } from '../src/onnx/index.js';
+import { failingModel, linearModel } from '../src/onnx/index.js';
 import { runCli } from './helpers/cli.js';
 import { BACKENDS, startTestServer, type TestServer } from './helpers/server.js';
 
 const SECRET = 'hook-secret-0123456789';
 const STABLE = linearModel({ weights: [[1], [2], [3], [4]], bias: [0.5] });
-
-/** Fails at run time on inputs outside [-4, 3] (an out-of-bounds Gather), as in test/deployments.test.ts. */
-function erroringModel(): Uint8Array {
-  return buildModel({
-    inputs: [{ name: 'input', datatype: 'FP32', shape: ['batch', 4] }],
-    outputs: [{ name: 'output', datatype: 'FP32', shape: ['batch', 4] }],
-    initializers: [{ name: 'table', datatype: 'FP32', dims: [4], values: [1, 2, 3, 4] }],
-    nodes: [
-      { opType: 'Cast', inputs: ['input'], outputs: ['indices'], attributes: { to: { i: 7 } } },
-      { opType: 'Gather', inputs: ['table', 'indices'], outputs: ['output'], attributes: { axis: { i: 0 } } },
-    ],
-    producerName: 'plinth-test',
-  });
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -241,7 +227,7 @@ for (const backend of BACKENDS) {
       const hook = await receiver();
       t.after(() => hook.close());
       await server.registerModel('rb', STABLE);
-      const { version } = await server.registerModel('rb', erroringModel());
+      const { version } = await server.registerModel('rb', failingModel());
       const rule = await server.request('POST', '/api/v1/alerts/rules', {
         json: { name: 'rollbacks', metric: 'rollout.rolled_back', comparison: 'gte', threshold: 1, severity: 'critical', webhook_url: hook.url, webhook_secret: SECRET },
       });

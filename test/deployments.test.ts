@@ -4,50 +4,12 @@
 // rolled back automatically with no more than their step weight of requests reaching them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildModel, linearModel } from '../src/onnx/index.js';
+import { failingModel, linearModel, slowRowModel } from '../src/onnx/index.js';
 import { BACKENDS, startTestServer, type TestServer } from './helpers/server.js';
 
 /** output = input · w + b with one output column: w = [1, 2, 3, 4], b = 0.5 (version 1), b = 10.5 (version 2). */
 const STABLE = linearModel({ weights: [[1], [2], [3], [4]], bias: [0.5] });
 const CANDIDATE = linearModel({ weights: [[1], [2], [3], [4]], bias: [10.5] });
-
-/**
- * A model that fails at run time on most inputs: it gathers from a 4-element table at the indices
- * given by its input, so any input value outside [-4, 3] is an out-of-bounds error in onnxruntime
- * (zeros, used for warm-up, are fine).
- */
-function erroringModel(): Uint8Array {
-  return buildModel({
-    inputs: [{ name: 'input', datatype: 'FP32', shape: ['batch', 4] }],
-    outputs: [{ name: 'output', datatype: 'FP32', shape: ['batch', 4] }],
-    initializers: [{ name: 'table', datatype: 'FP32', dims: [4], values: [1, 2, 3, 4] }],
-    nodes: [
-      { opType: 'Cast', inputs: ['input'], outputs: ['indices'], attributes: { to: { i: 7 } } },
-      { opType: 'Gather', inputs: ['table', 'indices'], outputs: ['output'], attributes: { axis: { i: 0 } } },
-    ],
-    producerName: 'plinth-test',
-  });
-}
-
-/** A model that is slow on purpose (about 40 ms a row): it tiles each row a million times, then sin, cos, sin and a sum. */
-function slowModel(): Uint8Array {
-  return buildModel({
-    inputs: [{ name: 'input', datatype: 'FP32', shape: ['batch', 4] }],
-    outputs: [{ name: 'output', datatype: 'FP32', shape: ['batch', 1] }],
-    initializers: [
-      { name: 'repeats', datatype: 'INT64', dims: [2], values: [1n, 1_000_000n] },
-      { name: 'axes', datatype: 'INT64', dims: [1], values: [1n] },
-    ],
-    nodes: [
-      { opType: 'Tile', inputs: ['input', 'repeats'], outputs: ['wide'] },
-      { opType: 'Sin', inputs: ['wide'], outputs: ['a'] },
-      { opType: 'Cos', inputs: ['a'], outputs: ['b'] },
-      { opType: 'Sin', inputs: ['b'], outputs: ['c'] },
-      { opType: 'ReduceSum', inputs: ['c', 'axes'], outputs: ['output'], attributes: { keepdims: { i: 1 } } },
-    ],
-    producerName: 'plinth-test',
-  });
-}
 
 function oipBody(row: number[]) {
   return { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: row }] };
@@ -300,7 +262,7 @@ for (const backend of BACKENDS) {
     });
 
     test('a canary that errors is rolled back automatically; it never got more than its step weight', async () => {
-      const { version } = await server.registerModel('fraud', erroringModel());
+      const { version } = await server.registerModel('fraud', failingModel());
       await server.request('POST', '/api/v1/deployments', { json: { name: 'canary-errors', model: 'fraud@1' } });
       const rollout = await server.request('POST', '/api/v1/deployments/canary-errors/rollout', {
         json: { model: `fraud@${version}`, strategy: 'canary', steps: [10, 50, 100], interval_seconds: 3600, min_requests: 20 },
@@ -335,7 +297,7 @@ for (const backend of BACKENDS) {
     });
 
     test('a canary that is slow is rolled back by its latency analysis', async () => {
-      const { version } = await server.registerModel('fraud', slowModel());
+      const { version } = await server.registerModel('fraud', slowRowModel());
       await server.request('POST', '/api/v1/deployments', { json: { name: 'canary-slow', model: 'fraud@1' } });
       const rollout = await server.request('POST', '/api/v1/deployments/canary-slow/rollout', {
         json: { model: `fraud@${version}`, strategy: 'canary', steps: [20, 100], interval_seconds: 0.5, min_requests: 5, analysis: { max_latency_ratio: 2 } },

@@ -20,5 +20,5 @@ export type { ModelSignature, ValueSignature, InputSignature } from './signature
 export { validateOnnxModel } from './validate.js';
 export { buildModel, encodeTensor, float16Bits, bfloat16Bits, DEFAULT_IR_VERSION, DEFAULT_OPSET } from './writer.js';
 export type { ModelSpec, NodeSpec, ValueSpec, TensorSpec, AttributeValue, ShapeDim } from './writer.js';
-export { linearModel, mlpModel, mlpParameters, identityModel, seededRandom } from './test-models.js';
+export { linearModel, mlpModel, mlpParameters, identityModel, failingModel, slowRowModel, seededRandom } from './test-models.js';
 export type { MlpOptions, MlpParameters } from './test-models.js';

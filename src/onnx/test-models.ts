@@ -117,3 +117,46 @@ export function identityModel(datatype: Datatype, shape: ShapeDim[] = ['batch', 
     producerName: 'plinth-test-models',
   });
 }
+
+/**
+ * A model that fails at run time on most inputs: it gathers from the table [1, 2, 3, 4] at the
+ * indices its input holds (cast to INT64), so any input value outside [-4, 3] is an out-of-bounds
+ * error in onnxruntime, while zeros (used for warm-up) work. Input `input` FP32 [batch, 4], output
+ * `output` FP32 [batch, 4]. For tests of what happens when a served version errors.
+ */
+export function failingModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'input', datatype: 'FP32', shape: ['batch', 4] }],
+    outputs: [{ name: 'output', datatype: 'FP32', shape: ['batch', 4] }],
+    initializers: [{ name: 'table', datatype: 'FP32', dims: [4], values: [1, 2, 3, 4] }],
+    nodes: [
+      { opType: 'Cast', inputs: ['input'], outputs: ['indices'], attributes: { to: { i: 7 } } },
+      { opType: 'Gather', inputs: ['table', 'indices'], outputs: ['output'], attributes: { axis: { i: 0 } } },
+    ],
+    producerName: 'plinth-test-models',
+  });
+}
+
+/**
+ * A model that is slow on purpose, tens of milliseconds a row whatever the machine's cache: each row
+ * is tiled a million times, then sin, cos, sin and a sum. Input `input` FP32 [batch, 4], output
+ * `output` FP32 [batch, 1]. For tests of slow versions.
+ */
+export function slowRowModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'input', datatype: 'FP32', shape: ['batch', 4] }],
+    outputs: [{ name: 'output', datatype: 'FP32', shape: ['batch', 1] }],
+    initializers: [
+      { name: 'repeats', datatype: 'INT64', dims: [2], values: [1n, 1_000_000n] },
+      { name: 'axes', datatype: 'INT64', dims: [1], values: [1n] },
+    ],
+    nodes: [
+      { opType: 'Tile', inputs: ['input', 'repeats'], outputs: ['wide'] },
+      { opType: 'Sin', inputs: ['wide'], outputs: ['a'] },
+      { opType: 'Cos', inputs: ['a'], outputs: ['b'] },
+      { opType: 'Sin', inputs: ['b'], outputs: ['c'] },
+      { opType: 'ReduceSum', inputs: ['c', 'axes'], outputs: ['output'], attributes: { keepdims: { i: 1 } } },
+    ],
+    producerName: 'plinth-test-models',
+  });
+}
