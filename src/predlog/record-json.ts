@@ -20,7 +20,7 @@
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Datatype, ModelSignature } from '../onnx/index.js';
 import type { FeatureSchema } from '../registry/index.js';
-import { nestedJson, planFeatures, tensorValues, type Tensor, type TensorData, type TensorMap } from '../serving/index.js';
+import { allocateTensorData, nestedJson, planFeatures, tensorValues, type Tensor, type TensorData, type TensorMap } from '../serving/index.js';
 
 /** Which elements of which input tensors carry sensitive features. */
 export interface Redaction {
@@ -142,26 +142,9 @@ function maskedTensorJson(tensor: Tensor, offsets: number[] | null, masker: Sens
   return nestTexts(texts, tensor.shape);
 }
 
-/** Typed-array constructors of the datatypes stored as bytes (BYTES is stored as text). */
-const BINARY: Partial<Record<Datatype, new (buffer: ArrayBuffer) => Exclude<TensorData, string[]>>> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  BF16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-};
-
 /** The stored form of a tensor: its bytes in base64 when it has a numeric datatype, else nested JSON. */
 function storedTensorJson(tensor: Tensor): string {
-  if (BINARY[tensor.datatype] === undefined || Array.isArray(tensor.data)) return nestedJson(tensor);
+  if (Array.isArray(tensor.data)) return nestedJson(tensor);
   const typed = tensor.data as Exclude<TensorData, string[]>;
   const base64 = Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength).toString('base64');
   return `{"dt":"${tensor.datatype}","shape":[${tensor.shape.join(',')}],"b64":"${base64}"}`;
@@ -177,15 +160,17 @@ export function readableTensorsJson(text: string): string {
   const parts: string[] = [];
   for (const [name, value] of Object.entries(stored)) {
     const packed = value as { dt?: unknown; shape?: unknown; b64?: unknown } | null;
-    const make = packed !== null && typeof packed === 'object' && !Array.isArray(packed) && typeof packed.b64 === 'string' ? BINARY[packed.dt as Datatype] : undefined;
-    if (!make) {
+    const isPacked = packed !== null && typeof packed === 'object' && !Array.isArray(packed) && typeof packed.b64 === 'string';
+    if (!isPacked) {
       parts.push(`${JSON.stringify(name)}:${JSON.stringify(value)}`);
       continue;
     }
-    const bytes = Buffer.from(packed!.b64 as string, 'base64');
-    // Copied into a fresh buffer: typed arrays need their element alignment.
-    const data = new make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    parts.push(`${JSON.stringify(name)}:${nestedJson({ datatype: packed!.dt as Datatype, shape: packed!.shape as number[], data })}`);
+    const datatype = packed!.dt as Datatype;
+    const shape = packed!.shape as number[];
+    // Copied into a typed array of its own: typed arrays need their element alignment.
+    const data = allocateTensorData(datatype, shape.reduce((a, b) => a * b, 1)) as Exclude<TensorData, string[]>;
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength).set(Buffer.from(packed!.b64 as string, 'base64'));
+    parts.push(`${JSON.stringify(name)}:${nestedJson({ datatype, shape, data })}`);
   }
   return `{${parts.join(',')}}`;
 }
