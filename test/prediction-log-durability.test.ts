@@ -75,7 +75,9 @@ for (const backend of BACKENDS) {
         }
       };
       const clients = Array.from({ length: 16 }, client);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Killed once enough requests were answered (however busy the machine), while the load goes on.
+      for (const deadline = Date.now() + 30_000; acknowledged.length < 100 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 200));
       first.child.kill('SIGKILL');
       stop = true;
       await Promise.all(clients);
