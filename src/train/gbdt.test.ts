@@ -7,7 +7,7 @@ import { applyBinning, binOf, fitBinning } from './binning.js';
 import { gbdtGainImportance, predictGbdt, trainGbdt } from './gbdt.js';
 import type { FeatureMatrix } from './matrix.js';
 import { Random } from './random.js';
-import { CATEGORY_SPLIT, NUMERIC_SPLIT } from './tree.js';
+import { CATEGORY_SPLIT, LEAF, NUMERIC_SPLIT, leafOfValues } from './tree.js';
 
 const one = (values: number[], kind: 'numeric' | 'categorical' = 'numeric'): FeatureMatrix => ({ rows: values.length, names: ['x'], columns: [Float32Array.from(values)], kinds: [kind] });
 const close = (actual: ArrayLike<number>, expected: number[], tolerance = 1e-6) =>
@@ -119,6 +119,55 @@ describe('trainGbdt', () => {
     const a = predictGbdt(serial, features);
     const b = predictGbdt(parallel, features);
     for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-6);
+  });
+
+  it('fits each round to the gradients of the rounds before it', () => {
+    // Recomputes every leaf of rounds 2.. from the predictions of the earlier trees (tree walks on
+    // raw values, not the trainer's own score bookkeeping): leaf = −Σg / (Σh + λ) · learning rate.
+    const random = new Random(3);
+    const rows = 3_000;
+    const x = new Float32Array(rows);
+    const c = new Float32Array(rows);
+    const labels: number[] = [];
+    for (let i = 0; i < rows; i++) {
+      x[i] = random.next() < 0.1 ? NaN : random.next();
+      c[i] = random.int(4);
+      const p = (Number.isNaN(x[i]!) ? 0.3 : x[i]!) * 0.6 + (c[i] === 2 ? 0.3 : 0);
+      labels.push(random.next() < p ? 1 : 0);
+    }
+    const features: FeatureMatrix = { rows, names: ['x', 'c'], columns: [x, c], kinds: ['numeric', 'categorical'] };
+    const params = { trees: 4, maxDepth: 2, learningRate: 0.3, lambda: 1, minChildWeight: 0, threads: 1 };
+    const model = trainGbdt({ task: 'binary', features, labels, params });
+    for (let t = 1; t < model.trees.length; t++) {
+      const earlier = predictGbdt({ ...model, trees: model.trees.slice(0, t) }, features);
+      const tree = model.trees[t]!;
+      const g = new Float64Array(tree.nodes);
+      const h = new Float64Array(tree.nodes);
+      for (let i = 0; i < rows; i++) {
+        const p = earlier[2 * i + 1]!;
+        const leaf = leafOfValues(tree, features.columns, i);
+        g[leaf]! += p - labels[i]!;
+        h[leaf]! += Math.max(p * (1 - p), 1e-16);
+      }
+      let leaves = 0;
+      for (let n = 0; n < tree.nodes; n++) {
+        if (tree.kind[n] !== LEAF) continue;
+        leaves++;
+        const expected = (-g[n]! / (h[n]! + params.lambda)) * params.learningRate;
+        assert.ok(Math.abs(tree.value[n]! - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `round ${t + 1} leaf ${n}: ${tree.value[n]} vs ${expected}`);
+      }
+      assert.ok(leaves >= 3, `round ${t + 1} has ${leaves} leaves`);
+    }
+  });
+
+  it('builds the same binary trees on worker threads as on one thread', () => {
+    const { features, labels } = noisy(40_000, 6);
+    const params = { trees: 6, maxDepth: 4 };
+    const serial = trainGbdt({ task: 'binary', features, labels, params: { ...params, threads: 1 } });
+    const parallel = trainGbdt({ task: 'binary', features, labels, params: { ...params, threads: 2 } });
+    assert.deepEqual(parallel.trees.map((t) => Array.from(t.feature)), serial.trees.map((t) => Array.from(t.feature)));
+    assert.deepEqual(parallel.trees.map((t) => Array.from(t.bin)), serial.trees.map((t) => Array.from(t.bin)));
+    for (let t = 0; t < serial.trees.length; t++) close(parallel.trees[t]!.value, Array.from(serial.trees[t]!.value), 1e-6);
   });
 
   it('refuses bad input before training', () => {

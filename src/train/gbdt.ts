@@ -4,9 +4,9 @@
 import { PlinthError } from '../core/index.js';
 import { applyBinning, fitBinning, type FeatureBinning } from './binning.js';
 import { histogramLayout } from './histogram.js';
-import { createHistogramBuilder, sharedFloat64, sharedInt32 } from './histogram-workers.js';
 import { checkLabels, checkMatrix, kindOf, type FeatureKind, type FeatureMatrix, type Task } from './matrix.js';
 import { MIN_HESSIAN, baseScores, computeGradients, scoreColumns, transformScores, validationLoss } from './objectives.js';
+import { TrainingPool } from './parallel.js';
 import { Random } from './random.js';
 import { growTree, leafOfBinned, leafOfValues, slotsOf, type Tree } from './tree.js';
 
@@ -128,26 +128,21 @@ export function trainGbdt(input: GbdtInput): GbdtModel {
   const binnings = fitBinning(features, { maxBins: params.maxBins });
   const data = applyBinning(features, binnings);
   const layout = histogramLayout(slotsOf(data));
-  // Shared memory, so histogram workers read them without copies.
-  const grad = sharedFloat64(rows);
-  const hess = sharedFloat64(rows);
   const labels = input.labels;
   const base = baseScores(task, labels, classes);
-  const scores = new Float64Array(rows * columns);
-  for (let k = 0; k < columns; k++) scores.fill(base[k]!, k * rows, (k + 1) * rows);
-
   const valid = input.validation ? applyBinning(input.validation.features, binnings) : null;
   const validScores = valid ? new Float64Array(valid.rows * columns) : null;
   if (valid && validScores) for (let k = 0; k < columns; k++) validScores.fill(base[k]!, k * valid.rows, (k + 1) * valid.rows);
 
   const random = new Random(params.seed);
-  const index = sharedInt32(rows);
-  const scratch = new Int32Array(rows);
   const treeParams = {
     maxDepth: params.maxDepth, maxLeaves: params.maxLeaves, minChildWeight: params.minChildWeight,
     minSamplesLeaf: params.minSamplesLeaf, lambda: params.lambda, minSplitGain: params.minSplitGain, learningRate: params.learningRate,
   };
-  const builder = createHistogramBuilder(data, layout, grad, hess, params.threads);
+  // Scores, gradients (interleaved with hessians) and the row index live in the pool's shared memory.
+  const pool = new TrainingPool(data, layout, { threads: params.threads, columns, labels, minHessian: MIN_HESSIAN });
+  const { scores, gh, index } = pool;
+  for (let k = 0; k < columns; k++) scores.fill(base[k]!, k * rows, (k + 1) * rows);
   const trees: Tree[] = [];
   const losses: number[] = [];
   let best = Infinity;
@@ -169,23 +164,16 @@ export function trainGbdt(input: GbdtInput): GbdtModel {
       const roundStart = columns > 1 ? Int32Array.from(index.subarray(0, count)) : null;
       for (let k = 0; k < columns; k++) {
         if (k > 0 && roundStart) index.set(roundStart);
-        if (!gradientsReady) computeGradients(task, k, columns, scores, labels, rows, all ? null : index, count, grad, hess);
+        if (!gradientsReady) computeGradients(task, k, columns, scores, labels, rows, all ? null : index, count, gh);
         gradientsReady = false;
-        const { tree, ranges } = growTree(data, layout, builder.builder, grad, hess, index, count, all, chosen, treeParams, scratch);
+        // With every row and one score column, the pool routes the last level's rows straight to
+        // their leaf values, adds them to the scores and computes the next round's gradients.
+        const fused = all && columns === 1;
+        const { tree, ranges } = growTree(data, layout, pool, gh, index, count, all, chosen, treeParams, fused);
         trees.push(tree);
         const offset = k * rows;
-        if (all && task === 'binary') {
-          // One pass updates each row's score and its logloss gradient for the next round.
-          for (let l = 0; l < ranges.leaves.length; l++) {
-            const value = tree.value[ranges.leaves[l]!]!;
-            for (let i = ranges.starts[l]!; i < ranges.ends[l]!; i++) {
-              const r = index[i]!;
-              const score = (scores[r] = scores[r]! + value);
-              const p = 1 / (1 + Math.exp(-score));
-              grad[r] = p - labels[r]!;
-              hess[r] = Math.max(p * (1 - p), MIN_HESSIAN);
-            }
-          }
+        if (fused) {
+          pool.applyLeaves(ranges, ranges.leaves.map((leaf) => tree.value[leaf]!), task === 'binary');
           gradientsReady = true;
         } else if (all) {
           for (let l = 0; l < ranges.leaves.length; l++) {
@@ -210,7 +198,7 @@ export function trainGbdt(input: GbdtInput): GbdtModel {
       if (params.earlyStoppingRounds > 0 && valid && round - bestRound >= params.earlyStoppingRounds) break;
     }
   } finally {
-    builder.close();
+    pool.close();
   }
   const rounds = valid && params.earlyStoppingRounds > 0 ? bestRound : trees.length / columns;
   return {

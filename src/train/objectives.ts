@@ -31,33 +31,33 @@ export function baseScores(task: Task, labels: ArrayLike<number>, classes: numbe
 }
 
 /**
- * Fills grad/hess for score column `k` at the rows listed (all rows when `index` is null).
+ * Fills the gradients and hessians (interleaved in `gh`: gh[2r], gh[2r + 1]) for score column `k` at the rows listed (all rows when `index` is null).
  * Binary: logloss on sigmoid; multiclass: softmax cross-entropy (hessian p(1−p)); regression:
  * squared error (gradient score − y, hessian 1).
  */
 export function computeGradients(
   task: Task, k: number, columns: number, scores: Float64Array, labels: ArrayLike<number>, rows: number,
-  index: Int32Array | null, count: number, grad: Float64Array, hess: Float64Array,
+  index: Int32Array | null, count: number, gh: Float64Array,
 ): void {
   const n = index ? count : rows;
   for (let i = 0; i < n; i++) {
     const r = index ? index[i]! : i;
     const y = labels[r]!;
     if (task === 'regression') {
-      grad[r] = scores[r]! - y;
-      hess[r] = 1;
+      gh[2 * r] = scores[r]! - y;
+      gh[2 * r + 1] = 1;
     } else if (task === 'binary') {
       const p = 1 / (1 + Math.exp(-scores[r]!));
-      grad[r] = p - y;
-      hess[r] = Math.max(p * (1 - p), MIN_HESSIAN);
+      gh[2 * r] = p - y;
+      gh[2 * r + 1] = Math.max(p * (1 - p), MIN_HESSIAN);
     } else {
       let max = -Infinity;
       for (let c = 0; c < columns; c++) max = Math.max(max, scores[c * rows + r]!);
       let sum = 0;
       for (let c = 0; c < columns; c++) sum += Math.exp(scores[c * rows + r]! - max);
       const p = Math.exp(scores[k * rows + r]! - max) / sum;
-      grad[r] = p - (y === k ? 1 : 0);
-      hess[r] = Math.max(p * (1 - p), MIN_HESSIAN);
+      gh[2 * r] = p - (y === k ? 1 : 0);
+      gh[2 * r + 1] = Math.max(p * (1 - p), MIN_HESSIAN);
     }
   }
 }

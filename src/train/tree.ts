@@ -45,13 +45,30 @@ export interface TreeParams {
   learningRate: number;
 }
 
-/** Builds the histograms of several nodes at once (single-threaded or on worker threads). */
-export interface HistogramBuilder {
+/** A split to apply to the rows `index[start..end)`: see {@link TreeKernels.partition}. */
+export interface PartitionTask {
+  start: number;
+  end: number;
+  feature: number;
+  /** Numeric: the last bin sent left; categorical: the bin sent left. */
+  cut: number;
+  categorical: boolean;
+  /** Where bin 0 (missing) goes. */
+  missingLeft: boolean;
+}
+
+/** The heavy loops of tree growth, on one thread or several (see parallel.ts). */
+export interface TreeKernels {
   /**
    * For each task i, fills `hists[i]` (zeroed here) with the rows `index[starts[i]..ends[i])`
    * over `features`; `all` marks the root when it holds every row in order.
    */
-  build(index: Int32Array, starts: number[], ends: number[], all: boolean, features: Int32Array, hists: Float64Array[]): void;
+  histograms(starts: number[], ends: number[], all: boolean, features: Int32Array, hists: Float64Array[]): void;
+  /**
+   * Stable partition of each task's rows in `index` by its split; returns, per task, where the
+   * right side begins.
+   */
+  partition(tasks: PartitionTask[]): number[];
 }
 
 interface Split {
@@ -75,11 +92,21 @@ interface LevelNode {
   hist: Float64Array;
 }
 
-/** Where each leaf's rows lie in the index array after growth: leaf ids and their ranges. */
+/** A split of the last level whose children are both leaves, left unpartitioned (see growTree). */
+export interface FinalSplit extends PartitionTask {
+  leftValue: number;
+  rightValue: number;
+}
+
+/**
+ * Where each leaf's rows lie in the index array after growth: leaf ids and their ranges, and the
+ * last level's splits when growTree was asked not to partition them.
+ */
 export interface LeafRanges {
   leaves: number[];
   starts: number[];
   ends: number[];
+  finalSplits: FinalSplit[];
 }
 
 class TreeBuilder {
@@ -117,35 +144,48 @@ class TreeBuilder {
 
 /**
  * Grows one tree over the rows `index[0..count)` (sorted ascending; reordered in place into leaf
- * ranges). `all` says the rows are every row of `data` in order (no subsampling).
+ * ranges). `all` says the rows are every row of `data` in order (no subsampling). `gh` holds each
+ * row's gradient and hessian, interleaved. With `deferFinalSplits`, the splits of the last level
+ * (whose children are leaves at `maxDepth`) are not partitioned but returned in
+ * `ranges.finalSplits`, for the caller to route their rows to the two leaf values in one pass.
  */
 export function growTree(
-  data: BinnedMatrix, layout: HistogramLayout, builder: HistogramBuilder,
-  grad: Float64Array, hess: Float64Array, index: Int32Array, count: number, all: boolean,
-  features: Int32Array, params: TreeParams, scratch: Int32Array,
+  data: BinnedMatrix, layout: HistogramLayout, kernels: TreeKernels,
+  gh: Float64Array, index: Int32Array, count: number, all: boolean,
+  features: Int32Array, params: TreeParams, deferFinalSplits = false,
 ): { tree: Tree; ranges: LeafRanges } {
   const tree = new TreeBuilder();
   let g = 0;
   let h = 0;
-  if (all) {
-    for (let r = 0; r < count; r++) { g += grad[r]!; h += hess[r]!; }
-  } else {
-    for (let i = 0; i < count; i++) { const r = index[i]!; g += grad[r]!; h += hess[r]!; }
+  for (let i = 0; i < count; i++) {
+    const r = all ? i : index[i]!;
+    g += gh[2 * r]!;
+    h += gh[2 * r + 1]!;
   }
   const size = layout.total * 3;
   // Histograms of finished levels are reused: a tree needs two levels' worth at a time.
   const pool: Float64Array[] = [];
   const take = () => pool.pop() ?? new Float64Array(size);
   const rootHist = take();
-  builder.build(index, [0], [count], all, features, [rootHist]);
+  kernels.histograms([0], [count], all, features, [rootHist]);
   let level: LevelNode[] = [{ id: tree.add(h), start: 0, end: count, g, h, n: count, hist: rootHist }];
-  const ranges: LeafRanges = { leaves: [], starts: [], ends: [] };
+  const ranges: LeafRanges = { leaves: [], starts: [], ends: [], finalSplits: [] };
   let leaves = 1;
+  const leafValue = (g: number, h: number) => Math.fround((-g / (h + params.lambda)) * params.learningRate);
   const makeLeaf = (node: LevelNode) => {
-    tree.value[node.id] = Math.fround((-node.g / (node.h + params.lambda)) * params.learningRate);
+    tree.value[node.id] = leafValue(node.g, node.h);
     ranges.leaves.push(node.id);
     ranges.starts.push(node.start);
     ranges.ends.push(node.end);
+  };
+  const setSplit = (id: number, split: Split) => {
+    const binning = data.binnings[split.feature]!;
+    tree.kind[id] = split.kind;
+    tree.feature[id] = split.feature;
+    tree.bin[id] = split.bin;
+    tree.threshold[id] = split.kind === NUMERIC_SPLIT ? binning.upper[split.bin - 1]! : binning.categories[split.bin - 1]!;
+    tree.defaultLeft[id] = split.defaultLeft ? 1 : 0;
+    tree.gain[id] = split.gain;
   };
   for (let depth = 0; level.length > 0; depth++) {
     const candidates: Array<{ node: LevelNode; split: Split }> = [];
@@ -156,39 +196,55 @@ export function growTree(
     }
     // Highest gain first, so a leaf budget goes to the best splits (node id breaks ties: deterministic).
     candidates.sort((a, b) => b.split.gain - a.split.gain || a.node.id - b.node.id);
+    const splitting: Array<{ node: LevelNode; split: Split }> = [];
+    for (const candidate of candidates) {
+      if (params.maxLeaves > 0 && leaves >= params.maxLeaves) { makeLeaf(candidate.node); continue; }
+      leaves += 1;
+      splitting.push(candidate);
+    }
+    const tasks = splitting.map(({ node, split }): PartitionTask => ({
+      start: node.start, end: node.end, feature: split.feature, cut: split.bin,
+      categorical: split.kind === CATEGORY_SPLIT, missingLeft: split.defaultLeft,
+    }));
+    // Children at maxDepth never split, so their histograms are not needed.
+    const needHistograms = depth + 1 < params.maxDepth;
+    if (deferFinalSplits && !needHistograms) {
+      splitting.forEach(({ node, split }, s) => {
+        setSplit(node.id, split);
+        const left = tree.add(split.hl);
+        const right = tree.add(node.h - split.hl);
+        tree.left[node.id] = left;
+        tree.right[node.id] = right;
+        tree.value[left] = leafValue(split.gl, split.hl);
+        tree.value[right] = leafValue(node.g - split.gl, node.h - split.hl);
+        ranges.finalSplits.push({ ...tasks[s]!, leftValue: tree.value[left]!, rightValue: tree.value[right]! });
+      });
+      break;
+    }
+    const mids = kernels.partition(tasks);
     const next: LevelNode[] = [];
     const small: LevelNode[] = [];
     const large: Array<{ node: LevelNode; parent: Float64Array }> = [];
-    for (const { node, split } of candidates) {
-      if (params.maxLeaves > 0 && leaves >= params.maxLeaves) { makeLeaf(node); continue; }
-      leaves += 1;
-      const mid = partition(data, index, node.start, node.end, split, scratch);
-      const binning = data.binnings[split.feature]!;
+    splitting.forEach(({ node, split }, s) => {
+      const mid = mids[s]!;
       const id = node.id;
-      tree.kind[id] = split.kind;
-      tree.feature[id] = split.feature;
-      tree.bin[id] = split.bin;
-      tree.threshold[id] = split.kind === NUMERIC_SPLIT ? binning.upper[split.bin - 1]! : binning.categories[split.bin - 1]!;
-      tree.defaultLeft[id] = split.defaultLeft ? 1 : 0;
-      tree.gain[id] = split.gain;
+      setSplit(id, split);
       const nl = mid - node.start;
       const nr = node.end - mid;
-      const leftNode: LevelNode = { id: tree.add(split.hl), start: node.start, end: mid, g: split.gl, h: split.hl, n: nl, hist: take() };
-      const rightNode: LevelNode = { id: tree.add(node.h - split.hl), start: mid, end: node.end, g: node.g - split.gl, h: node.h - split.hl, n: nr, hist: take() };
+      const histOf = () => (needHistograms ? take() : node.hist);
+      const leftNode: LevelNode = { id: tree.add(split.hl), start: node.start, end: mid, g: split.gl, h: split.hl, n: nl, hist: histOf() };
+      const rightNode: LevelNode = { id: tree.add(node.h - split.hl), start: mid, end: node.end, g: node.g - split.gl, h: node.h - split.hl, n: nr, hist: histOf() };
       tree.left[id] = leftNode.id;
       tree.right[id] = rightNode.id;
       if (nl <= nr) { small.push(leftNode); large.push({ node: rightNode, parent: node.hist }); }
       else { small.push(rightNode); large.push({ node: leftNode, parent: node.hist }); }
       next.push(leftNode, rightNode);
+    });
+    if (needHistograms && small.length > 0) {
+      kernels.histograms(small.map((s) => s.start), small.map((s) => s.end), false, features, small.map((s) => s.hist));
+      small.forEach((s, i) => subtractHistogram(large[i]!.parent, s.hist, large[i]!.node.hist));
     }
-    if (small.length > 0 && depth + 1 < params.maxDepth + 1) {
-      // Children at maxDepth never split, so their histograms are not needed.
-      if (depth + 1 < params.maxDepth) {
-        builder.build(index, small.map((s) => s.start), small.map((s) => s.end), false, features, small.map((s) => s.hist));
-        small.forEach((s, i) => subtractHistogram(large[i]!.parent, s.hist, large[i]!.node.hist));
-      }
-    }
-    for (const node of level) pool.push(node.hist);
+    if (needHistograms) for (const node of level) pool.push(node.hist);
     level = next;
   }
   return { tree: tree.finish(), ranges };
@@ -265,42 +321,6 @@ function bestSplit(data: BinnedMatrix, layout: HistogramLayout, node: LevelNode,
     }
   }
   return best.feature >= 0 ? best : null;
-}
-
-/** Stable partition of `index[start..end)` by a split; returns where the right side begins. */
-function partition(data: BinnedMatrix, index: Int32Array, start: number, end: number, split: Split, scratch: Int32Array): number {
-  const col = split.feature * data.rows;
-  const bins = data.bins;
-  const cut = split.bin;
-  const missingLeft = split.defaultLeft;
-  const missing = missingLeft ? 1 : 0;
-  let l = start;
-  let r = 0;
-  // Branch-free: a split's direction is unpredictable, so every row is written to both sides and
-  // only the counters move (l ≤ i, so index[l] was already read).
-  if (split.kind === NUMERIC_SPLIT) {
-    for (let i = start; i < end; i++) {
-      const row = index[i]!;
-      const b = bins[col + row]!;
-      const left = b === 0 ? missing : (b - cut - 1) >>> 31;
-      index[l] = row;
-      scratch[r] = row;
-      l += left;
-      r += 1 - left;
-    }
-  } else {
-    for (let i = start; i < end; i++) {
-      const row = index[i]!;
-      const b = bins[col + row]!;
-      const left = b === 0 ? missing : ((b ^ cut) - 1) >>> 31;
-      index[l] = row;
-      scratch[r] = row;
-      l += left;
-      r += 1 - left;
-    }
-  }
-  index.set(scratch.subarray(0, r), l);
-  return l;
 }
 
 /** The leaf a binned row reaches. @param column bins of row `row` are at `bins[j·rows + row]`. */

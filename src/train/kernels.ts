@@ -1,0 +1,138 @@
+// The trainer's inner loops, written so that the calling thread and the worker threads run the same
+// code: every function here is self-contained (no imports, no closures, no module constants), and
+// the worker threads run their source text (see parallel.ts).
+//
+// Memory layout the kernels share:
+// - `binsRow`: the bin matrix row-major (row r's features at [r·stride, (r+1)·stride)), which the
+//   histogram kernel reads: one row's bins share a cache line, so rows reached through the row
+//   index cost one memory access for all features instead of one per feature;
+// - `binsCol`: the same bins column-major, which partitioning reads (one feature per split);
+// - `gh`: gradient and hessian interleaved (gh[2r], gh[2r+1]), again one access per row;
+// - histograms: three slots per bin (gradient sum, hessian sum, row count), features one after
+//   another at `3 · offsets[j]`.
+
+/**
+ * Source text of a histogram kernel specialised to a list of features:
+ * `(binsRow, gh, index, start, end, all, hist) => void` adds the rows `index[start..end)` (or the
+ * positions themselves when `all`) into `hist`. The features' columns and histogram offsets are
+ * written into the code as constants and the loop over features is unrolled: measured 1.5–1.9×
+ * faster than a loop reading the feature list for every row.
+ * @param columns the features' column numbers in `binsRow`; @param bases their first histogram
+ *   slot (3 · offset); @param stride features per row in `binsRow`.
+ */
+export function histogramKernelSource(columns: ArrayLike<number>, bases: ArrayLike<number>, stride: number): string {
+  const lines = [
+    'for (let i = start; i < end; i++) {',
+    '  const r = all ? i : index[i];',
+    '  const g = gh[2 * r];',
+    '  const h = gh[2 * r + 1];',
+    `  const p = r * ${stride};`,
+    '  let k = 0;',
+  ];
+  for (let f = 0; f < columns.length; f++) {
+    lines.push(`  k = ${bases[f]} + binsRow[p + ${columns[f]}] * 3; hist[k] += g; hist[k + 1] += h; hist[k + 2] += 1;`);
+  }
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/**
+ * Stable partition of the slice `index[start..end)` by a split: the rows going left are written
+ * in order from `start` in `index`, the rows going right in order from `start` in `scratch`.
+ * Returns the number going left. Numeric splits send bins 1..cut left; categorical splits send
+ * bin `cut` left; bin 0 (missing) goes left when `missingLeft`.
+ */
+export function partitionSlice(
+  binsCol: Uint8Array, rows: number, index: Int32Array, scratch: Int32Array, start: number, end: number,
+  feature: number, cut: number, categorical: boolean, missingLeft: boolean,
+): number {
+  const col = feature * rows;
+  const missing = missingLeft ? 1 : 0;
+  let l = start;
+  let r = start;
+  // Branch-free: a split's direction is unpredictable, so every row is written to both sides and
+  // only the counters move (l ≤ i, so index[l] was already read).
+  if (!categorical) {
+    for (let i = start; i < end; i++) {
+      const row = index[i]!;
+      const b = binsCol[col + row]!;
+      const left = b === 0 ? missing : (b - cut - 1) >>> 31;
+      index[l] = row;
+      scratch[r] = row;
+      l += left;
+      r += 1 - left;
+    }
+  } else {
+    for (let i = start; i < end; i++) {
+      const row = index[i]!;
+      const b = binsCol[col + row]!;
+      const left = b === 0 ? missing : ((b ^ cut) - 1) >>> 31;
+      index[l] = row;
+      scratch[r] = row;
+      l += left;
+      r += 1 - left;
+    }
+  }
+  return l - start;
+}
+
+/** Writes `value` into `delta` at the rows `index[start..end)` (a leaf's rows). */
+export function scatterValue(index: Int32Array, start: number, end: number, value: number, delta: Float64Array): void {
+  for (let i = start; i < end; i++) delta[index[i]!] = value;
+}
+
+/**
+ * For a split whose children are both leaves: writes `leftValue` or `rightValue` into `delta` at
+ * each row of `index[start..end)`, by the split (as {@link partitionSlice} would send it), without
+ * reordering the rows. `values` is a two-slot scratch array.
+ */
+export function scatterSplit(
+  binsCol: Uint8Array, rows: number, index: Int32Array, start: number, end: number,
+  feature: number, cut: number, categorical: boolean, missingLeft: boolean,
+  leftValue: number, rightValue: number, values: Float64Array, delta: Float64Array,
+): void {
+  const col = feature * rows;
+  const missing = missingLeft ? 1 : 0;
+  values[0] = rightValue;
+  values[1] = leftValue;
+  if (!categorical) {
+    for (let i = start; i < end; i++) {
+      const row = index[i]!;
+      const b = binsCol[col + row]!;
+      delta[row] = values[b === 0 ? missing : (b - cut - 1) >>> 31]!;
+    }
+  } else {
+    for (let i = start; i < end; i++) {
+      const row = index[i]!;
+      const b = binsCol[col + row]!;
+      delta[row] = values[b === 0 ? missing : ((b ^ cut) - 1) >>> 31]!;
+    }
+  }
+}
+
+/**
+ * Adds `delta` into `scores` for rows [from, to) and recomputes their gradient and hessian:
+ * binary logloss on the sigmoid (`binary` true; hessian at least `minHessian`) or squared error.
+ */
+export function updateGradients(
+  scores: Float64Array, delta: Float64Array, labels: Float64Array, gh: Float64Array, from: number, to: number,
+  binary: boolean, minHessian: number,
+): void {
+  if (binary) {
+    for (let r = from; r < to; r++) {
+      const s = scores[r]! + delta[r]!;
+      scores[r] = s;
+      const p = 1 / (1 + Math.exp(-s));
+      const h = p * (1 - p);
+      gh[2 * r] = p - labels[r]!;
+      gh[2 * r + 1] = h > minHessian ? h : minHessian;
+    }
+  } else {
+    for (let r = from; r < to; r++) {
+      const s = scores[r]! + delta[r]!;
+      scores[r] = s;
+      gh[2 * r] = s - labels[r]!;
+      gh[2 * r + 1] = 1;
+    }
+  }
+}
