@@ -143,6 +143,7 @@ export function trainGbdt(input: GbdtInput): GbdtModel {
   const pool = new TrainingPool(data, layout, { threads: params.threads, columns, labels, minHessian: MIN_HESSIAN });
   const { scores, gh, index } = pool;
   for (let k = 0; k < columns; k++) scores.fill(base[k]!, k * rows, (k + 1) * rows);
+  const histograms: Float64Array[] = [];
   const trees: Tree[] = [];
   const losses: number[] = [];
   let best = Infinity;
@@ -169,7 +170,7 @@ export function trainGbdt(input: GbdtInput): GbdtModel {
         // With every row and one score column, the pool routes the last level's rows straight to
         // their leaf values, adds them to the scores and computes the next round's gradients.
         const fused = all && columns === 1;
-        const { tree, ranges } = growTree(data, layout, pool, gh, index, count, all, chosen, treeParams, fused);
+        const { tree, ranges } = growTree(data, layout, pool, gh, index, count, all, chosen, treeParams, fused, histograms);
         trees.push(tree);
         const offset = k * rows;
         if (fused) {

@@ -148,11 +148,12 @@ class TreeBuilder {
  * row's gradient and hessian, interleaved. With `deferFinalSplits`, the splits of the last level
  * (whose children are leaves at `maxDepth`) are not partitioned but returned in
  * `ranges.finalSplits`, for the caller to route their rows to the two leaf values in one pass.
+ * `pool` holds spare histograms, reused and refilled.
  */
 export function growTree(
   data: BinnedMatrix, layout: HistogramLayout, kernels: TreeKernels,
   gh: Float64Array, index: Int32Array, count: number, all: boolean,
-  features: Int32Array, params: TreeParams, deferFinalSplits = false,
+  features: Int32Array, params: TreeParams, deferFinalSplits = false, pool: Float64Array[] = [],
 ): { tree: Tree; ranges: LeafRanges } {
   const tree = new TreeBuilder();
   let g = 0;
@@ -163,8 +164,7 @@ export function growTree(
     h += gh[2 * r + 1]!;
   }
   const size = layout.total * 3;
-  // Histograms of finished levels are reused: a tree needs two levels' worth at a time.
-  const pool: Float64Array[] = [];
+  // Histograms of finished levels go back to `pool` (which a caller may keep from tree to tree).
   const take = () => pool.pop() ?? new Float64Array(size);
   const rootHist = take();
   kernels.histograms([0], [count], all, features, [rootHist]);
@@ -219,6 +219,7 @@ export function growTree(
         tree.value[right] = leafValue(node.g - split.gl, node.h - split.hl);
         ranges.finalSplits.push({ ...tasks[s]!, leftValue: tree.value[left]!, rightValue: tree.value[right]! });
       });
+      for (const node of level) pool.push(node.hist);
       break;
     }
     const mids = kernels.partition(tasks);
@@ -244,7 +245,8 @@ export function growTree(
       kernels.histograms(small.map((s) => s.start), small.map((s) => s.end), false, features, small.map((s) => s.hist));
       small.forEach((s, i) => subtractHistogram(large[i]!.parent, s.hist, large[i]!.node.hist));
     }
-    if (needHistograms) for (const node of level) pool.push(node.hist);
+    // Children at maxDepth hold their parent's histogram and never read it.
+    if (depth < params.maxDepth) for (const node of level) pool.push(node.hist);
     level = next;
   }
   return { tree: tree.finish(), ranges };
