@@ -410,7 +410,7 @@ export interface PipelineRunsTable {
   trigger: string;
   /** JSON: what started it (the alert event, the schedule tick). */
   trigger_details: string | null;
-  /** queued | running | succeeded | failed */
+  /** queued | running | succeeded | failed | stopped; at most one queued or running per pipeline (a unique index) */
   status: string;
   created_at: number;
   started_at: number | null;
@@ -420,6 +420,10 @@ export interface PipelineRunsTable {
   lineage: string | null;
   error: string | null;
   created_by: string;
+  /** The server process executing the run: `host#pid#instance` (migration 10); null for older runs. */
+  owner: string | null;
+  /** When the owner last renewed its claim, ms; the run is abandoned once this is older than the lease. */
+  heartbeat_at: number | null;
 }
 
 /** One step of a pipeline run (src/pipeline). */

@@ -8,6 +8,7 @@ import { mlflowMigration } from './006-mlflow.js';
 import { deploymentsMigration } from './007-deployments.js';
 import { monitoringMigration } from './008-monitoring.js';
 import { pipelinesMigration } from './009-pipelines.js';
+import { pipelineClaimsMigration } from './010-pipeline-claims.js';
 
 /** Migrations keyed by a name that sorts in application order. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
@@ -19,5 +20,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '007-deployments': deploymentsMigration(dialect),
     '008-monitoring': monitoringMigration(dialect),
     '009-pipelines': pipelinesMigration(dialect),
+    '010-pipeline-claims': pipelineClaimsMigration(dialect),
   };
 }
