@@ -2,7 +2,9 @@
 // Bundles the CLI and server into dist/plinth.mjs with esbuild. One file loads several times faster
 // than hundreds of modules, which keeps the server's start under the 1.5 s target. The serving
 // engine's worker threads run a second bundle beside it, dist/serving-worker.mjs
-// (src/serving/worker-entry.ts; runtime-worker.ts finds it next to plinth.mjs).
+// (src/serving/worker-entry.ts; runtime-worker.ts finds it next to plinth.mjs), and pipelines'
+// training workers a third, dist/train-worker.mjs (src/pipeline/train-worker-entry.ts, found the
+// same way by src/pipeline/train-worker.ts).
 // `--if-stale` skips the build when the bundle is newer than every source file.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { build } from 'esbuild';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const outfile = path.join(root, 'dist', 'plinth.mjs');
 const workerOutfile = path.join(root, 'dist', 'serving-worker.mjs');
+const trainWorkerOutfile = path.join(root, 'dist', 'train-worker.mjs');
 
 function newestSourceMtime(dir) {
   let newest = 0;
@@ -25,7 +28,7 @@ function newestSourceMtime(dir) {
 
 function isStale() {
   try {
-    const built = Math.min(fs.statSync(outfile).mtimeMs, fs.statSync(workerOutfile).mtimeMs);
+    const built = Math.min(...[outfile, workerOutfile, trainWorkerOutfile].map((f) => fs.statSync(f).mtimeMs));
     return newestSourceMtime(path.join(root, 'src')) > built || fs.statSync(path.join(root, 'package-lock.json')).mtimeMs > built;
   } catch {
     return true;
@@ -50,10 +53,11 @@ const common = {
 const bundles = [
   { entry: path.join(root, 'src', 'cli', 'main.ts'), outfile },
   { entry: path.join(root, 'src', 'serving', 'worker-entry.ts'), outfile: workerOutfile },
+  { entry: path.join(root, 'src', 'pipeline', 'train-worker-entry.ts'), outfile: trainWorkerOutfile },
 ];
 await Promise.all(bundles.map((b) => build({ ...common, entryPoints: [b.entry], outfile: path.join(tempDir, path.basename(b.outfile)) })));
 // Rename is atomic: a concurrent `plinth` call sees the old bundle or the new one, never half of one.
-// The worker goes first, so a new plinth.mjs never starts an older worker.
+// The workers go first, so a new plinth.mjs never starts an older worker.
 for (const b of [...bundles].reverse()) {
   const temp = path.join(tempDir, path.basename(b.outfile));
   fs.renameSync(`${temp}.map`, `${b.outfile}.map`);

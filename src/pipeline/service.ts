@@ -4,8 +4,19 @@
 // a cacheable step whose cache key (its kind, parameters and the output hashes of its ancestors)
 // matches a succeeded step of an earlier run reuses that step's outputs (`cached: true`). The
 // run is linked to a tracking run (params and metrics the steps log) and its lineage (dataset →
-// tracking run → model version → deployment) is recorded when it ends. Runs left running by a
-// stopped server are marked failed when the service starts.
+// tracking run → model version → deployment) is recorded when it ends.
+//
+// Several servers may share one database. A run claims its pipeline in the database: a unique index
+// allows one queued or running run per pipeline, so of two servers starting the same pipeline at
+// once exactly one inserts its run (the other gets PIPELINE_RUN_IN_PROGRESS). The run records its
+// owner (`host#pid#instance`) and renews a lease (`heartbeat_at`) while it executes. Recovery (at
+// start and at every trigger check) fails only abandoned runs: a lease older than `leaseMs`, or an
+// owner on this host whose process (or, in this process, whose service instance) is gone. An owner
+// that finds its claim lost (another server failed its run) aborts the run at once.
+//
+// A failed or stopped run leaves datasets, the registry and deployments as they were: a table a
+// dataset step builds from logged predictions is stored as a dataset version only by the register
+// step (after every gate) or when the run succeeds; register and rollout steps come after every gate.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +27,8 @@ import { isUniqueViolation, parseJson, type ArtifactStore, type Db, type Pipelin
 import { createExperiment, createRun, getExperimentByName, updateRun } from '../tracking/index.js';
 import { nextTick } from './cron.js';
 import { ancestorsOf, parsePipelineText, schedulesOf, STEP_KINDS, type PipelineSpec, type StepSpec } from './spec.js';
-import { blobsOf, STEP_EXECUTORS, StepStopped, type StepContext, type StepOutputs } from './steps.js';
+import { StepWorker } from './train-worker.js';
+import { blobsOf, STEP_EXECUTORS, StepStopped, storePendingTables, type StepContext, type StepOutputs } from './steps.js';
 
 /** What started a run. */
 export type TriggerType = 'manual' | 'schedule' | 'alert';
@@ -25,6 +37,20 @@ export type TriggerType = 'manual' | 'schedule' | 'alert';
 export const RUN_STATUSES = Object.freeze(['queued', 'running', 'succeeded', 'failed', 'stopped'] as const);
 export type RunStatus = (typeof RUN_STATUSES)[number];
 const ACTIVE: readonly string[] = ['queued', 'running'];
+/** Service instances of this process whose runs are executing (recovery tells a dead one from a live one). */
+const LIVE_INSTANCES = new Set<string>();
+/** How long a run's claim lasts without a heartbeat, ms. */
+export const DEFAULT_LEASE_MS = 60_000;
+
+/** True when a process with that id exists on this host (EPERM: it exists, owned by another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Bytes of a step's log kept: the head and the tail, with the cut marked. */
 export const MAX_STEP_LOG_BYTES = 64 * 1024;
@@ -41,6 +67,14 @@ export interface PipelineServiceOptions {
   now?: () => number;
   /** Environment command steps start from. @default PATH and HOME of this process */
   baseEnv?: Record<string, string>;
+  /**
+   * How long a run's claim lasts without a heartbeat, ms: another server fails a run whose owner has
+   * not renewed it for this long. Every server sharing a database should use the same value.
+   * @default 60000
+   */
+  leaseMs?: number;
+  /** How often a server renews the claims of its runs, ms. @default leaseMs / 4 */
+  heartbeatMs?: number;
 }
 
 export interface PipelineInfo {
@@ -141,9 +175,21 @@ export class PipelineService {
   private readonly pending = new Set<Promise<void>>();
   private readonly baseEnv: Record<string, string>;
   private stopping = false;
+  /** This service's name in `pipeline_runs.owner`. */
+  readonly owner: string;
+  private readonly instance = newId();
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  /** Runs this service executes, by run id: their abort controllers. */
+  private readonly executing = new Map<string, AbortController>();
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: PipelineServiceOptions) {
     this.now = options.now ?? nowMs;
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.floor(this.leaseMs / 4));
+    this.owner = `${os.hostname()}#${process.pid}#${this.instance}`;
+    LIVE_INSTANCES.add(this.instance);
     // The one place the pipeline area reads the environment: what external commands start from.
     this.baseEnv = options.baseEnv ?? Object.fromEntries(['PATH', 'HOME', 'LANG', 'TMPDIR'].flatMap((k) => (process.env[k] !== undefined ? [[k, process.env[k]!]] : [])));
   }
@@ -152,19 +198,77 @@ export class PipelineService {
     return this.options.db;
   }
 
-  /** Marks runs a stopped server left queued or running as failed. Call once at start. */
+  /** Whether the owner of a run has abandoned it: its lease expired, or its process or instance is gone. */
+  private abandoned(owner: string | null, heartbeatAt: number | null, now: number): string | null {
+    if (owner === this.owner) return null;
+    const expired = heartbeatAt === null || heartbeatAt < now - this.leaseMs;
+    if (owner === null) return 'interrupted: the server executing the run stopped';
+    const [host, pidText, instance] = owner.split('#');
+    const pid = Number(pidText);
+    if (host === os.hostname() && Number.isInteger(pid) && pid > 0) {
+      if (pid === process.pid ? !LIVE_INSTANCES.has(instance ?? '') : !processAlive(pid)) return 'interrupted: the server executing the run stopped';
+    }
+    return expired ? `interrupted: the server executing the run (${owner}) stopped renewing its claim` : null;
+  }
+
+  /**
+   * Marks runs that their servers abandoned as failed: queued or running runs whose owner's lease
+   * expired, or whose owner was a process (or, in this process, a service) that is gone. Runs
+   * another live server executes are left alone. Called at start and at every trigger check.
+   * @returns how many runs were marked failed
+   */
   async recoverInterrupted(): Promise<number> {
-    const rows = await this.db.selectFrom('pipeline_runs').select('id').where('status', 'in', ACTIVE as string[]).execute();
-    if (rows.length === 0) return 0;
-    const ids = rows.map((r) => r.id).filter((id) => !this.active.has(id));
-    if (ids.length === 0) return 0;
-    const at = this.now();
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('pipeline_runs').set({ status: 'failed', finished_at: at, error: 'interrupted: the server stopped during the run' }).where('id', 'in', ids).execute();
-      await trx.updateTable('pipeline_step_runs').set({ status: 'failed', finished_at: at, error: 'interrupted' }).where('run_id', 'in', ids).where('status', '=', 'running').execute();
-      await trx.updateTable('pipeline_step_runs').set({ status: 'skipped' }).where('run_id', 'in', ids).where('status', '=', 'pending').execute();
+    const rows = await this.db.selectFrom('pipeline_runs').select(['id', 'owner', 'heartbeat_at']).where('status', 'in', ACTIVE as string[]).execute();
+    const now = this.now();
+    const found = rows.flatMap((r) => {
+      const reason = this.abandoned(r.owner, r.heartbeat_at === null ? null : Number(r.heartbeat_at), now);
+      return reason === null ? [] : [{ id: r.id, reason }];
     });
-    return ids.length;
+    if (found.length === 0) return 0;
+    const at = this.now();
+    let failed = 0;
+    await this.db.transaction().execute(async (trx) => {
+      for (const { id, reason } of found) {
+        // Only while still active: a run that ended meanwhile keeps its own end.
+        const updated = await trx.updateTable('pipeline_runs').set({ status: 'failed', finished_at: at, error: reason }).where('id', '=', id).where('status', 'in', ACTIVE as string[]).executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) continue;
+        failed++;
+        await trx.updateTable('pipeline_step_runs').set({ status: 'failed', finished_at: at, error: 'interrupted' }).where('run_id', '=', id).where('status', '=', 'running').execute();
+        await trx.updateTable('pipeline_step_runs').set({ status: 'skipped' }).where('run_id', '=', id).where('status', '=', 'pending').execute();
+      }
+    });
+    if (failed > 0) this.options.logger?.warn({ runs: found.map((f) => f.id) }, 'pipeline runs abandoned by their servers were marked failed');
+    return failed;
+  }
+
+  /** Renews the claims of this service's runs; aborts a run whose claim another server took away. */
+  private async beat(): Promise<void> {
+    const ids = [...this.executing.keys()];
+    if (ids.length === 0) return;
+    const renewed = await this.db.updateTable('pipeline_runs').set({ heartbeat_at: this.now() })
+      .where('id', 'in', ids).where('owner', '=', this.owner).where('status', 'in', ACTIVE as string[]).returning('id').execute();
+    const alive = new Set(renewed.map((r) => r.id));
+    for (const id of ids) {
+      const controller = this.executing.get(id);
+      if (!alive.has(id) && controller && !controller.signal.aborted) {
+        this.options.logger?.warn({ run: id }, 'a pipeline run lost its claim (another server marked it failed); stopping it');
+        controller.abort(new Error('the run lost its claim on the pipeline: another server marked it failed'));
+      }
+    }
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      this.beat().catch((error: unknown) => this.options.logger?.warn({ err: error }, 'renewing pipeline run claims failed'));
+    }, this.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeatWhenIdle(): void {
+    if (this.executing.size > 0 || !this.heartbeat) return;
+    clearInterval(this.heartbeat);
+    this.heartbeat = null;
   }
 
   /** Waits for every run under way (tests, shutdown); new runs are refused once `stop` was called. */
@@ -175,6 +279,8 @@ export class PipelineService {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.settled();
+    this.stopHeartbeatWhenIdle();
+    LIVE_INSTANCES.delete(this.instance);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -304,6 +410,7 @@ export class PipelineService {
         const values: PipelineRunsTable = {
           id: runId, pipeline_id: row.id, pipeline: name, number, trigger, trigger_details: details === null ? null : JSON.stringify(details),
           status: 'queued', created_at: at, started_at: null, finished_at: null, tracking_run_id: null, lineage: null, error: null, created_by: actor.name,
+          owner: this.owner, heartbeat_at: at,
         };
         await trx.insertInto('pipeline_runs').values(values).execute();
         await trx.insertInto('pipeline_step_runs').values(spec.steps.map((s, position) => ({
@@ -313,14 +420,20 @@ export class PipelineService {
         return values;
       });
     } catch (error) {
+      // The unique index on a pipeline's active run (or on its run numbers): another server's run won.
       if (isUniqueViolation(error)) throw inProgress();
       throw error;
     }
     this.active.add(row.id);
-    const work: Promise<void> = this.execute(actor, spec, run)
+    const controller = new AbortController();
+    this.executing.set(run.id, controller);
+    this.startHeartbeat();
+    const work: Promise<void> = this.execute(actor, spec, run, controller.signal)
       .catch((error: unknown) => this.options.logger?.error({ err: error, pipeline: name, run: run.number }, 'pipeline run failed unexpectedly'))
       .finally(() => {
         this.active.delete(row.id);
+        this.executing.delete(run.id);
+        this.stopHeartbeatWhenIdle();
         this.pending.delete(work);
       });
     this.pending.add(work);
@@ -397,19 +510,34 @@ export class PipelineService {
     return { outputs, run: Number(hit.number), step: hit.step };
   }
 
-  private async execute(actor: Actor, spec: PipelineSpec, run: PipelineRunsTable): Promise<void> {
+  private async execute(actor: Actor, spec: PipelineSpec, run: PipelineRunsTable, signal: AbortSignal): Promise<void> {
     const db = this.db;
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-pipeline-'));
+    fs.mkdirSync(path.join(scratch, '.tables'));
+    // Started by the first heavy step, ended with the run.
+    const worker = new StepWorker();
     const outputs = new Map<string, StepOutputs>();
     let status: RunStatus = 'succeeded';
     let runError: string | null = null;
     let trackingRunId: string | null = null;
+    // Stores the run's pending tables as dataset versions and records their new outputs.
+    const storeTables = async () => {
+      const stored = await storePendingTables({ db, artifacts: this.options.artifacts, actor, pipeline: spec }, outputs);
+      for (const [id, out] of stored) {
+        outputs.set(id, out);
+        await db.updateTable('pipeline_step_runs').set({ outputs: JSON.stringify(out) }).where('run_id', '=', run.id).where('step', '=', id).execute();
+      }
+    };
     try {
       await db.updateTable('pipeline_runs').set({ status: 'running', started_at: this.now() }).where('id', '=', run.id).execute();
       trackingRunId = await this.trackingRun(actor, spec, run);
       await db.updateTable('pipeline_runs').set({ tracking_run_id: trackingRunId }).where('id', '=', run.id).execute();
       for (const step of spec.steps) {
         const stepRow = () => db.updateTable('pipeline_step_runs').where('run_id', '=', run.id).where('step', '=', step.id);
+        if (status === 'succeeded' && signal.aborted) {
+          status = 'failed';
+          runError = (signal.reason as Error | undefined)?.message ?? 'the run was cancelled';
+        }
         if (status !== 'succeeded') {
           await stepRow().set({ status: 'skipped' }).execute();
           continue;
@@ -437,6 +565,7 @@ export class PipelineService {
             const ctx: StepContext = {
               db, artifacts: this.options.artifacts, rollouts: this.options.rollouts, actor, pipeline: spec, step,
               runId: run.id, runNumber: Number(run.number), trackingRunId, outputs, scratch: stepScratch, baseEnv: this.baseEnv, log, now: this.now,
+              tables: path.join(scratch, '.tables'), signal, worker, storePendingTables: storeTables,
             };
             result = await STEP_EXECUTORS[step.kind]!(ctx);
             if (result.hash === '') result.hash = key ?? sha256Hex(JSON.stringify(result));
@@ -457,11 +586,14 @@ export class PipelineService {
           }).execute();
         }
       }
+      // Only a run that succeeded keeps the tables it built.
+      if (status === 'succeeded') await storeTables();
     } catch (error) {
       status = 'failed';
       runError = `the run could not proceed: ${error instanceof Error ? error.message : String(error)}`;
       this.options.logger?.error({ err: error, pipeline: spec.name, run: run.number }, 'pipeline run failed');
     } finally {
+      await worker.close();
       fs.rmSync(scratch, { recursive: true, force: true });
     }
     const lineage = lineageOf(spec, outputs, trackingRunId);
@@ -470,7 +602,10 @@ export class PipelineService {
         .catch((error: unknown) => this.options.logger?.warn({ err: error }, 'ending the tracking run of a pipeline run failed'));
     }
     await db.updateTable('pipeline_step_runs').set({ status: 'skipped' }).where('run_id', '=', run.id).where('status', '=', 'pending').execute();
-    await db.updateTable('pipeline_runs').set({ status, finished_at: this.now(), error: runError, lineage: JSON.stringify(lineage) }).where('id', '=', run.id).execute();
+    // Only while the claim holds: a run another server already marked failed keeps that end.
+    const ended = await db.updateTable('pipeline_runs').set({ status, finished_at: this.now(), error: runError, lineage: JSON.stringify(lineage) })
+      .where('id', '=', run.id).where('owner', '=', this.owner).where('status', 'in', ACTIVE as string[]).executeTakeFirst();
+    if (Number(ended.numUpdatedRows) === 0) this.options.logger?.warn({ pipeline: spec.name, run: run.number }, 'a pipeline run ended after losing its claim; its recorded end stays');
     // Whoever reads the ended run may start the next one at once.
     this.active.delete(run.pipeline_id);
   }
@@ -482,7 +617,8 @@ export function lineageOf(spec: PipelineSpec, outputs: ReadonlyMap<string, StepO
   for (const step of spec.steps) {
     const out = outputs.get(step.id);
     if (!out) continue;
-    if (step.kind === 'dataset') lineage.datasets.push({ dataset: out.dataset as string, version: out.version as number, reference: `${out.dataset as string}@${out.version as number}`, step: step.id });
+    // A table not stored as a dataset version (the run failed before) is no part of the lineage.
+    if (step.kind === 'dataset' && typeof out.version === 'number') lineage.datasets.push({ dataset: out.dataset as string, version: out.version as number, reference: `${out.dataset as string}@${out.version as number}`, step: step.id });
     if (step.kind === 'register') lineage.model_versions.push({ model: out.model as string, version: out.version as number, reference: out.reference as string, step: step.id, datasets: (out.datasets as string[]) ?? [] });
     if (step.kind === 'rollout') lineage.deployments.push({ deployment: out.deployment as string, revision: out.revision as number, model: out.model as string, step: step.id });
   }

@@ -10,33 +10,16 @@ import { Readable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import type { Actor } from '../auth/index.js';
 import { PlinthError } from '../core/index.js';
-import { getDatasetVersion, registerDatasetVersion, resolveDatasetVersion, type DatasetVersion } from '../datasets/index.js';
+import { getDatasetVersion, profileFile, registerDatasetVersion, resolveDatasetVersion, type DatasetVersion } from '../datasets/index.js';
 import { listPredictionRows } from '../predlog/index.js';
 import { openVersionArtifact, parseModelReference, registerVersion, resolveModelVersion, setAlias, type FeatureSchema } from '../registry/index.js';
 import { getDeployment, stableModel, type RolloutController } from '../rollout/index.js';
-import { createInlineSession, type TensorMap } from '../serving/index.js';
 import type { ArtifactStore, Db } from '../store/index.js';
 import { logBatch } from '../tracking/index.js';
-import {
-  checkSearchSpace,
-  exportGbdtToOnnx,
-  exportLinearToOnnx,
-  holdoutSplit,
-  loadTrainingTable,
-  METRICS,
-  metricsFor,
-  predictGbdt,
-  predictLinear,
-  runSearch,
-  takeLabels,
-  takeRows,
-  trainGbdt,
-  trainLinear,
-  type FeatureMatrix,
-  type Task,
-  type TrainingTable,
-} from '../train/index.js';
+import { METRICS, metricsFor, type Task } from '../train/index.js';
 import { providerOf, type PipelineSpec, type StepSpec } from './spec.js';
+import { holdoutOf, type ScoreJob, type TrainParams } from './train-job.js';
+import type { StepWorker } from './train-worker.js';
 
 /** A step's recorded outputs (JSON). `hash` identifies the content for the cache keys of later steps. */
 export type StepOutputs = Record<string, unknown> & { hash: string };
@@ -62,10 +45,18 @@ export interface StepContext {
   outputs: ReadonlyMap<string, StepOutputs>;
   /** A folder of this step's own, removed after the run. */
   scratch: string;
+  /** A folder the run's steps share for table files (one copy per table; the worker keeps the last it read), removed after the run. */
+  tables: string;
   /** Environment every command step starts from (PATH and the like). */
   baseEnv: Record<string, string>;
   log(line: string): void;
   now(): number;
+  /** Aborted when the run must end at once (its claim on the pipeline was lost): workers are terminated. */
+  signal: AbortSignal;
+  /** The run's worker thread for heavy work (train, score, table checks). */
+  worker: StepWorker;
+  /** Stores the run's pending tables as dataset versions now (storePendingTables) and records their outputs. */
+  storePendingTables(): Promise<void>;
 }
 
 /** A step that stops the run without being broken (a gate that the candidate did not pass). */
@@ -79,8 +70,6 @@ export class StepStopped extends Error {
 const DAY_MS = 86_400_000;
 const PREDICTION_PAGE = 5_000;
 const MAX_PREDICTION_REQUESTS = 200_000;
-const DEFAULT_HOLDOUT = 0.2;
-const EARLY_STOPPING_FRACTION = 0.1;
 const DEFAULT_COMMAND_TIMEOUT_S = 3600;
 /** Bytes of a command's output kept in memory for the log (the log itself is truncated again when stored). */
 const COMMAND_CAPTURE_BYTES = 256 * 1024;
@@ -118,17 +107,14 @@ function tableOutputs(version: DatasetVersion, extra: Record<string, unknown> = 
 /** Copies a stored table to the step's scratch folder (the trainers read files). */
 async function tableFile(ctx: StepContext, table: StepOutputs): Promise<string> {
   const content = table.content as Blob;
-  const file = path.join(ctx.scratch, `table-${content.sha256.slice(0, 16)}.${table.format === 'parquet' ? 'parquet' : 'csv'}`);
-  if (!fs.existsSync(file)) await streamPipeline(await ctx.artifacts.open(content), fs.createWriteStream(file));
+  const file = path.join(ctx.tables, `table-${content.sha256}.${table.format === 'parquet' ? 'parquet' : 'csv'}`);
+  if (!fs.existsSync(file)) {
+    // Written under a temporary name: the file appears whole or not at all.
+    const partial = `${file}.${process.pid}.partial`;
+    await streamPipeline(await ctx.artifacts.open(content), fs.createWriteStream(partial));
+    fs.renameSync(partial, file);
+  }
   return file;
-}
-
-async function loadTable(ctx: StepContext, table: StepOutputs, options: { label: string; task: Task; features?: string[]; categorical?: string[] }): Promise<TrainingTable> {
-  return loadTrainingTable(await tableFile(ctx, table), {
-    label: options.label, task: options.task,
-    ...(options.features ? { features: options.features } : {}),
-    ...(options.categorical ? { categorical: options.categorical } : {}),
-  });
 }
 
 function csvField(value: string | number | null): string {
@@ -238,17 +224,56 @@ async function datasetStep(ctx: StepContext): Promise<StepOutputs> {
   // Newest first from the log: the file lists rows oldest first.
   lines.reverse();
   const text = [[...names, labelColumn].map(csvField).join(','), ...lines].join('\n') + '\n';
-  const staged = await ctx.artifacts.stage(Readable.from([Buffer.from(text, 'utf8')]));
-  const registered = await registerDatasetVersion(ctx.db, ctx.artifacts, ctx.actor, {
-    name: q.register_as ?? `${ctx.pipeline.name}-feedback`,
-    staged,
-    filename: `${q.deployment}-feedback.csv`,
-    description: `logged predictions of ${q.deployment} with feedback, ${q.days} days before ${new Date(until - 1).toISOString()} (pipeline ${ctx.pipeline.name} run ${ctx.runNumber})`,
-    tags: { 'plinth.pipeline': ctx.pipeline.name, 'plinth.deployment': q.deployment },
-  });
-  const version = registered.version;
-  ctx.log(`${registered.created ? 'stored' : 'same content as'} dataset ${version.dataset}@${version.version} (${version.row_count} rows)`);
-  return tableOutputs(version, { source: { deployment: q.deployment, days: q.days, model: `${model.model}@${model.version}` }, label: labelColumn });
+  // The table is stored as a dataset version only once the run has passed its gates (storePendingTables):
+  // a run that fails leaves the datasets as they were. Until then its bytes are an unreferenced blob.
+  const filename = `${q.deployment}-feedback.csv`;
+  const file = path.join(ctx.scratch, filename);
+  fs.writeFileSync(file, text);
+  const profiled = await profileFile(file, filename);
+  const blob = await ctx.artifacts.put(fs.createReadStream(file));
+  const name = q.register_as ?? `${ctx.pipeline.name}-feedback`;
+  ctx.log(`table of ${profiled.rowCount} rows (sha256 ${blob.sha256.slice(0, 12)}); stored as a version of dataset ${name} once the run passes its gates`);
+  return {
+    hash: blob.sha256,
+    dataset: name, version: null, dataset_version_id: null,
+    content: { sha256: blob.sha256, size: blob.size }, format: profiled.format, rows: profiled.rowCount,
+    columns: profiled.schema.columns.map((c) => c.name),
+    pending: {
+      filename,
+      description: `logged predictions of ${q.deployment} with feedback, ${q.days} days before ${new Date(until - 1).toISOString()} (pipeline ${ctx.pipeline.name} run ${ctx.runNumber})`,
+      tags: { 'plinth.pipeline': ctx.pipeline.name, 'plinth.deployment': q.deployment },
+    },
+    source: { deployment: q.deployment, days: q.days, model: `${model.model}@${model.version}` }, label: labelColumn,
+  };
+}
+
+/** A table step's outputs whose dataset version is not stored yet (a predictions table of a run under way). */
+function pendingOf(table: StepOutputs): { filename: string; description: string; tags: Record<string, string> } | null {
+  return (table.pending as { filename: string; description: string; tags: Record<string, string> } | undefined) ?? null;
+}
+
+/**
+ * Stores the tables of `dataset` steps that are still pending as dataset versions (audited like
+ * any registration) and returns the updated outputs by step id; the caller records them. The
+ * runner calls it before the first step that writes (register, rollout) and when a run succeeds,
+ * never for a failed or stopped run.
+ * @throws PlinthError INVALID_DATASET_FILE and the other codes of registerDatasetVersion
+ */
+export async function storePendingTables(
+  ctx: { db: Db; artifacts: ArtifactStore; actor: Actor; pipeline: PipelineSpec },
+  outputs: ReadonlyMap<string, StepOutputs>,
+): Promise<Map<string, StepOutputs>> {
+  const stored = new Map<string, StepOutputs>();
+  for (const step of ctx.pipeline.steps) {
+    const table = outputs.get(step.id);
+    const pending = step.kind === 'dataset' && table ? pendingOf(table) : null;
+    if (!table || !pending) continue;
+    const staged = await ctx.artifacts.stage(await ctx.artifacts.open(table.content as Blob));
+    const registered = await registerDatasetVersion(ctx.db, ctx.artifacts, ctx.actor, { name: table.dataset as string, staged, filename: pending.filename, description: pending.description, tags: pending.tags });
+    const { pending: _pending, hash: _hash, dataset: _dataset, version: _version, dataset_version_id: _id, content: _content, format: _format, rows: _rows, columns: _columns, ...extra } = table;
+    stored.set(step.id, { ...tableOutputs(registered.version, extra), stored: registered.created ? 'created' : 'existing' });
+  }
+  return stored;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,7 +283,11 @@ async function validateStep(ctx: StepContext): Promise<StepOutputs> {
   const p = ctx.step.params as { label: string; columns?: string[]; model?: string; min_rows?: number; task?: Task };
   const tableStep = provider(ctx, 'table');
   const table = output(ctx, tableStep.id);
-  const version = await getDatasetVersion(ctx.db, table.dataset as string, table.version as number);
+  const pending = pendingOf(table);
+  // A table not stored yet is profiled here as registering it would.
+  const version = pending
+    ? { dataset: `${table.dataset as string} (not stored yet)`, version: 'pending', ...(await profileFile(await tableFile(ctx, table), pending.filename)), row_count: table.rows as number }
+    : await getDatasetVersion(ctx.db, table.dataset as string, table.version as number);
   const columns = new Set(version.schema.columns.map((c) => c.name));
   const problems: string[] = [];
   if (!columns.has(p.label)) problems.push(`the label column ${JSON.stringify(p.label)} is missing`);
@@ -271,12 +300,15 @@ async function validateStep(ctx: StepContext): Promise<StepOutputs> {
   const missing = [...new Set(expected)].filter((c) => !columns.has(c));
   if (missing.length > 0) problems.push(`expected columns missing: ${missing.join(', ')}`);
   if (p.min_rows !== undefined && version.row_count < p.min_rows) problems.push(`${version.row_count} rows, fewer than min_rows ${p.min_rows}`);
-  const labelProfile = version.profile.columns.find((c) => c.name === p.label) as { missing?: number } | undefined;
+  const labelProfile = (version.profile.columns as Array<{ name: string }>).find((c) => c.name === p.label) as { missing?: number } | undefined;
   if (labelProfile && typeof labelProfile.missing === 'number' && labelProfile.missing > 0) problems.push(`the label ${JSON.stringify(p.label)} is missing in ${labelProfile.missing} rows`);
   if (problems.length > 0) throw failed(`dataset ${version.dataset}@${version.version} does not pass validation: ${problems.join('; ')}`);
   if (p.task !== undefined) {
     // Loading checks the label for the task (classes, numbers) and every expected feature's values.
-    await loadTable(ctx, table, { label: p.label, task: p.task, ...(expected.length > 0 ? { features: [...new Set(expected)].filter((c) => c !== p.label) } : {}) });
+    await ctx.worker.run(
+      { kind: 'check', file: await tableFile(ctx, table), label: p.label, task: p.task, ...(expected.length > 0 ? { features: [...new Set(expected)].filter((c) => c !== p.label) } : {}) },
+      { signal: ctx.signal },
+    );
   }
   ctx.log(`dataset ${version.dataset}@${version.version}: ${version.row_count} rows; label ${p.label} present${expected.length > 0 ? `; ${new Set(expected).size} expected columns present` : ''}`);
   return { hash: '', rows: version.row_count, label: p.label, checked_columns: [...new Set(expected)] };
@@ -285,160 +317,28 @@ async function validateStep(ctx: StepContext): Promise<StepOutputs> {
 // ---------------------------------------------------------------------------------------------
 // train
 
-interface TrainParams {
-  label: string;
-  task: Task;
-  algo: 'gbdt' | 'linear';
-  params?: Record<string, number>;
-  features?: string[];
-  categorical?: string[];
-  holdout?: number;
-  seed?: number;
-  search?: { sampler: 'grid' | 'random' | 'tpe'; trials: number; metric?: string; space: unknown };
-}
-
-const DEFAULT_METRIC: Record<Task, string> = { binary: 'roc_auc', multiclass: 'log_loss', regression: 'rmse' };
-
-function fitModel(p: TrainParams, params: Record<string, number>, classes: number, features: FeatureMatrix, labels: Float64Array, seed: number): { predict(m: FeatureMatrix): Float64Array; onnx(): Uint8Array; params: Record<string, number> } {
-  if (p.algo === 'linear') {
-    const model = trainLinear({ task: p.task, features, labels, classes, params });
-    return { predict: (m) => predictLinear(model, m), onnx: () => exportLinearToOnnx(model), params: { ...model.params } };
-  }
-  let train = { features, labels };
-  let validation: { features: FeatureMatrix; labels: Float64Array } | undefined;
-  if ((params.earlyStoppingRounds ?? 0) > 0) {
-    const split = holdoutSplit(features.rows, EARLY_STOPPING_FRACTION, seed + 1);
-    train = { features: takeRows(features, split.train), labels: takeLabels(labels, split.train) };
-    validation = { features: takeRows(features, split.test), labels: takeLabels(labels, split.test) };
-  }
-  const model = trainGbdt({ task: p.task, features: train.features, labels: train.labels, classes, params: { ...params, seed }, ...(validation ? { validation } : {}) });
-  const { seed: _seed, ...rest } = model.params;
-  return { predict: (m) => predictGbdt(model, m), onnx: () => exportGbdtToOnnx(model), params: rest as Record<string, number> };
-}
-
-function metricOrNaN(name: string, task: Task, classes: number, labels: ArrayLike<number>, out: Float64Array): number {
-  try {
-    return METRICS[name]!.compute(labels, { task, classes, output: out });
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** The holdout split of a train step, the same for the trainer, evaluate and the gate. */
-function splitOf(rows: number, p: TrainParams) {
-  return holdoutSplit(rows, p.holdout ?? DEFAULT_HOLDOUT, p.seed ?? 0);
-}
-
 async function trainStep(ctx: StepContext): Promise<StepOutputs> {
   const p = ctx.step.params as unknown as TrainParams;
   const seed = p.seed ?? 0;
-  const tableStep = provider(ctx, 'table');
-  const table = await loadTable(ctx, output(ctx, tableStep.id), p);
-  const classes = table.classes?.length ?? 1;
-  const split = splitOf(table.features.rows, p);
-  const trainFeatures = takeRows(table.features, split.train);
-  const trainLabels = takeLabels(table.labels, split.train);
-  if (p.task !== 'regression' && new Set(Array.from(trainLabels)).size < 2) throw failed('the training part of the holdout split has a single class; use more rows');
-  let params: Record<string, number> = { ...(p.params ?? {}) };
-  let search: Record<string, unknown> | undefined;
-  if (p.search) {
-    const metric = p.search.metric ?? DEFAULT_METRIC[p.task];
-    const definition = METRICS[metric];
-    if (!definition || !definition.tasks.includes(p.task)) throw failed(`search metric ${JSON.stringify(metric)} does not apply to ${p.task} (use ${metricsFor(p.task).join(', ')})`);
-    const space = checkSearchSpace(p.search.space);
-    // Trials are scored on a split of the training rows: the holdout stays unseen until evaluate.
-    const inner = holdoutSplit(trainFeatures.rows, DEFAULT_HOLDOUT, seed + 2);
-    const fitF = takeRows(trainFeatures, inner.train);
-    const fitL = takeLabels(trainLabels, inner.train);
-    const valF = takeRows(trainFeatures, inner.test);
-    const valL = takeLabels(trainLabels, inner.test);
-    const result = await runSearch({
-      space, sampler: p.search.sampler, trials: p.search.trials, seed, direction: definition.greaterIsBetter ? 'maximize' : 'minimize',
-      objective: (trialParams) => {
-        const model = fitModel(p, { ...params, ...(trialParams as Record<string, number>) }, classes, fitF, fitL, seed);
-        return metricOrNaN(metric, p.task, classes, valL, model.predict(valF));
-      },
-      onTrial: (t) => ctx.log(`trial ${t.number} ${t.state}: ${JSON.stringify(t.params)} → ${metric} ${t.value ?? 'n/a'}`),
-    });
-    if (!result.best) throw failed('the search found no complete trial');
-    params = { ...params, ...(result.best.params as Record<string, number>) };
-    search = { metric, best: result.best.params, best_value: result.best.value, trials: result.trials.length };
-    ctx.log(`search (${p.search.sampler}, ${result.trials.length} trials): best ${metric} ${result.best.value} with ${JSON.stringify(result.best.params)}`);
-  }
-  const started = performance.now();
-  const model = fitModel(p, params, classes, trainFeatures, trainLabels, seed);
-  const bytes = model.onnx();
-  const blob = await ctx.artifacts.put(Readable.from([Buffer.from(bytes)]));
-  ctx.log(`trained ${p.algo} (${p.task}) on ${trainFeatures.rows} rows, ${table.features.names.length} features in ${Math.round(performance.now() - started)} ms; holdout ${split.test.length} rows`);
-  const logged = { algorithm: p.algo, task: p.task, label: p.label, seed: String(seed), holdout: String(p.holdout ?? DEFAULT_HOLDOUT), ...Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, String(v)])) };
+  const file = await tableFile(ctx, output(ctx, provider(ctx, 'table').id));
+  // Loading, the search and fitting run on a worker thread: serving goes on meanwhile.
+  const trained = await ctx.worker.run({ kind: 'train', file, params: p }, { log: ctx.log, signal: ctx.signal });
+  const blob = await ctx.artifacts.put(Readable.from([Buffer.from(trained.onnx.buffer, trained.onnx.byteOffset, trained.onnx.byteLength)]));
+  ctx.log(`trained ${p.algo} (${p.task}) on ${trained.trainRows} rows, ${trained.features.length} features in ${trained.fitMs} ms on a worker thread; holdout ${trained.holdoutRows} rows`);
+  const logged = { algorithm: p.algo, task: p.task, label: p.label, seed: String(seed), holdout: String(holdoutOf(p)), ...Object.fromEntries(Object.entries(trained.params).map(([k, v]) => [k, String(v)])) };
   await logBatch(ctx.db, ctx.actor, ctx.trackingRunId, { params: Object.entries(logged).map(([key, value]) => ({ key: `${ctx.step.id}.${key}`, value: String(value) })) }).catch((error: unknown) => ctx.log(`tracking: ${(error as Error).message}`));
   return {
     hash: blob.sha256,
     model: { sha256: blob.sha256, size: blob.size }, algo: p.algo, task: p.task, label: p.label,
-    params: model.params, classes: table.classes, features: table.features.names, feature_schema: table.featureSchema,
-    train_rows: trainFeatures.rows, holdout_rows: split.test.length,
-    ...(search ? { search } : {}),
+    params: trained.params, classes: trained.classes, features: trained.features, feature_schema: trained.featureSchema,
+    train_rows: trained.trainRows, holdout_rows: trained.holdoutRows,
+    ...(trained.search ? { search: trained.search } : {}),
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Scoring models through the ONNX runtime
-
-/** The holdout rows of a train step's table, reloaded (the same seeded split). */
-async function holdoutOf(ctx: StepContext, trainStep: StepSpec): Promise<{ p: TrainParams; table: TrainingTable; features: FeatureMatrix; labels: Float64Array }> {
-  const p = trainStep.params as unknown as TrainParams;
-  const tableStep = provider(ctx, 'table', trainStep.id);
-  const table = await loadTable(ctx, output(ctx, tableStep.id), p);
-  const split = splitOf(table.features.rows, p);
-  return { p, table, features: takeRows(table.features, split.test), labels: takeLabels(table.labels, split.test) };
-}
-
-/**
- * Runs an ONNX model with one FP32 [N, F] input on a matrix and returns what the metrics read:
- * probabilities [N, classes] row-major, or values [N].
- */
-async function scoreOnnx(bytes: Uint8Array, matrix: FeatureMatrix, task: Task, classes: number): Promise<Float64Array> {
-  const session = await createInlineSession(bytes, { intraOpNumThreads: 1, executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
-  try {
-    const input = session.inputs[0];
-    if (!input || session.inputs.length !== 1) throw failed(`the model has ${session.inputs.length} inputs; the pipeline scores models with one [N, features] input`);
-    const width = matrix.columns.length;
-    const data = new Float32Array(matrix.rows * width);
-    for (let j = 0; j < width; j++) {
-      const column = matrix.columns[j]!;
-      for (let i = 0; i < matrix.rows; i++) data[i * width + j] = column[i]!;
-    }
-    const feeds: TensorMap = { [input.name]: { datatype: 'FP32', shape: [matrix.rows, width], data } };
-    const outputs = await session.run(feeds);
-    if (task === 'regression') {
-      const out = outputs.prediction ?? outputs.variable ?? Object.values(outputs)[0];
-      if (!out) throw failed('the model gives no output');
-      return Float64Array.from(out.data as ArrayLike<number>);
-    }
-    const probabilities = outputs.probabilities ?? Object.values(outputs).find((t) => t.shape.length === 2 && t.shape[1] === classes && (t.datatype === 'FP32' || t.datatype === 'FP64'));
-    if (!probabilities) throw failed(`the model gives no probabilities output [N, ${classes}]`);
-    return Float64Array.from(probabilities.data as ArrayLike<number>);
-  } finally {
-    await session.release();
-  }
-}
-
-/**
- * The holdout matrix in the champion's feature order: columns found by name (its feature schema),
- * categorical codes re-mapped through the category names; without a schema, the candidate's order.
- */
-function alignFeatures(matrix: FeatureMatrix, table: TrainingTable, schema: FeatureSchema | null): FeatureMatrix {
-  if (!schema) return matrix;
-  const columns = schema.features.map((feature) => {
-    const j = matrix.names.indexOf(feature.name);
-    if (j < 0) throw failed(`the champion reads feature ${JSON.stringify(feature.name)}, which the holdout does not have`);
-    const source = matrix.columns[j]!;
-    const ours = table.categories[feature.name];
-    if (!ours || !feature.categories) return source;
-    const theirs = new Map(feature.categories.map((c, k) => [c, k]));
-    return Float32Array.from(source, (code) => (Number.isNaN(code) ? Number.NaN : (theirs.get(ours[code] ?? '') ?? Number.NaN)));
-  });
-  return { rows: matrix.rows, names: schema.features.map((f) => f.name), columns };
+/** The table file a train step read (its holdout split is what evaluate and the gate score). */
+async function trainTableFile(ctx: StepContext, trainStep: StepSpec): Promise<string> {
+  return tableFile(ctx, output(ctx, provider(ctx, 'table', trainStep.id).id));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,18 +348,20 @@ async function evaluateStep(ctx: StepContext): Promise<StepOutputs> {
   const trainStep = provider(ctx, 'model');
   if (trainStep.kind !== 'train') throw failed(`step ${ctx.step.id}: evaluate scores a model trained by a train step, not by ${trainStep.kind} step ${trainStep.id}`);
   const trained = output(ctx, trainStep.id);
-  const { p, table, features, labels } = await holdoutOf(ctx, trainStep);
-  const classes = table.classes?.length ?? 1;
+  const p = trainStep.params as unknown as TrainParams;
   const names = (ctx.step.params.metrics as string[] | undefined) ?? metricsFor(p.task);
   for (const name of names) if (!METRICS[name]?.tasks.includes(p.task)) throw failed(`metric ${JSON.stringify(name)} does not apply to ${p.task} (use ${metricsFor(p.task).join(', ')})`);
   const bytes = await ctx.artifacts.read(trained.model as Blob);
-  const scores = await scoreOnnx(bytes, features, p.task, classes);
-  const metrics = Object.fromEntries(names.map((name) => [name, metricOrNaN(name, p.task, classes, labels, scores)]));
-  ctx.log(`holdout (${features.rows} rows): ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toPrecision(6)}`).join(', ')}`);
+  const scored = await ctx.worker.run(
+    { kind: 'score', file: await trainTableFile(ctx, trainStep), params: p, models: [{ bytes, schema: null }], metrics: names },
+    { log: ctx.log, signal: ctx.signal },
+  );
+  const metrics = Object.fromEntries(names.map((name, k) => [name, scored.scores[0]![k]!]));
+  ctx.log(`holdout (${scored.holdoutRows} rows): ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toPrecision(6)}`).join(', ')}`);
   await logBatch(ctx.db, ctx.actor, ctx.trackingRunId, {
     metrics: Object.entries(metrics).filter(([, v]) => Number.isFinite(v)).map(([k, v]) => ({ key: `holdout.${k}`, value: v, timestamp: ctx.now() })),
   }).catch((error: unknown) => ctx.log(`tracking: ${(error as Error).message}`));
-  return { hash: '', metrics: jsonMetrics(metrics), holdout_rows: features.rows, model_step: trainStep.id };
+  return { hash: '', metrics: jsonMetrics(metrics), holdout_rows: scored.holdoutRows, model_step: trainStep.id };
 }
 
 function jsonMetrics(metrics: Record<string, number>): Record<string, number | string> {
@@ -470,12 +372,10 @@ async function gateStep(ctx: StepContext): Promise<StepOutputs> {
   const p = ctx.step.params as { metric: string; champion: { deployment?: string; model?: string }; margin?: number; if_no_champion?: 'pass' | 'fail' };
   const evaluateStepSpec = provider(ctx, 'evaluation');
   const trainStep = provider(ctx, 'model', evaluateStepSpec.id);
-  const { p: train, table, features, labels } = await holdoutOf(ctx, trainStep);
+  const train = trainStep.params as unknown as TrainParams;
   const definition = METRICS[p.metric];
   if (!definition || !definition.tasks.includes(train.task)) throw failed(`gate metric ${JSON.stringify(p.metric)} does not apply to ${train.task} (use ${metricsFor(train.task).join(', ')})`);
-  const classes = table.classes?.length ?? 1;
   const candidateBytes = await ctx.artifacts.read(output(ctx, trainStep.id).model as Blob);
-  const candidate = metricOrNaN(p.metric, train.task, classes, labels, await scoreOnnx(candidateBytes, features, train.task, classes));
   const margin = p.margin ?? 0;
 
   let reference: string | null = null;
@@ -487,22 +387,32 @@ async function gateStep(ctx: StepContext): Promise<StepOutputs> {
     if (code !== 'DEPLOYMENT_NOT_FOUND' && code !== 'MODEL_NOT_FOUND' && code !== 'ALIAS_NOT_FOUND' && code !== 'MODEL_VERSION_NOT_FOUND') throw error;
     reference = null;
   }
-  if (reference === null) {
+  const file = await trainTableFile(ctx, trainStep);
+  const models: ScoreJob['models'] = [{ bytes: candidateBytes, schema: null }];
+  let championVersion: { model: string; version: number } | null = null;
+  if (reference !== null) {
+    const { model: modelName, selector } = parseModelReference(reference);
+    const { version, stream } = await openVersionArtifact({ db: ctx.db, artifacts: ctx.artifacts }, modelName, selector);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    models.push({ bytes: Buffer.concat(chunks), schema: version.feature_schema });
+    championVersion = { model: version.model, version: version.version };
+  }
+  // Both models score the same holdout rows on a worker thread.
+  const scored = await ctx.worker.run({ kind: 'score', file, params: train, models, metrics: [p.metric] }, { log: ctx.log, signal: ctx.signal });
+  const candidate = scored.scores[0]![0]!;
+  if (championVersion === null) {
     const passed = (p.if_no_champion ?? 'pass') === 'pass';
     const outputs: StepOutputs = { hash: '', passed, metric: p.metric, candidate, champion: null, margin, reason: 'no champion' };
     ctx.log(`no champion (${JSON.stringify(p.champion)}): the gate ${passed ? 'passes' : 'fails'} (if_no_champion)`);
     if (!passed) throw new StepStopped('the gate failed: there is no champion and if_no_champion is fail', outputs);
     return outputs;
   }
-  const { model: modelName, selector } = parseModelReference(reference);
-  const { version, stream } = await openVersionArtifact({ db: ctx.db, artifacts: ctx.artifacts }, modelName, selector);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  const championScores = await scoreOnnx(Buffer.concat(chunks), alignFeatures(features, table, version.feature_schema), train.task, classes);
-  const champion = metricOrNaN(p.metric, train.task, classes, labels, championScores);
+  const champion = scored.scores[1]![0]!;
   const passed = Number.isFinite(candidate) && (!Number.isFinite(champion) || (definition.greaterIsBetter ? candidate >= champion + margin : candidate <= champion - margin));
-  const outputs: StepOutputs = { hash: '', passed, metric: p.metric, candidate, champion: Number.isFinite(champion) ? champion : String(champion), champion_model: `${version.model}@${version.version}`, margin, holdout_rows: features.rows };
-  ctx.log(`${p.metric}: candidate ${candidate.toPrecision(6)}, champion ${version.model}@${version.version} ${champion.toPrecision(6)}, margin ${margin}: ${passed ? 'passed' : 'failed'}`);
+  const championModel = `${championVersion.model}@${championVersion.version}`;
+  const outputs: StepOutputs = { hash: '', passed, metric: p.metric, candidate, champion: Number.isFinite(champion) ? champion : String(champion), champion_model: championModel, margin, holdout_rows: scored.holdoutRows };
+  ctx.log(`${p.metric}: candidate ${candidate.toPrecision(6)}, champion ${championModel} ${champion.toPrecision(6)}, margin ${margin}: ${passed ? 'passed' : 'failed'}`);
   await logBatch(ctx.db, ctx.actor, ctx.trackingRunId, {
     metrics: [{ key: 'gate.candidate', value: candidate, timestamp: ctx.now() }, { key: 'gate.champion', value: champion, timestamp: ctx.now() }, { key: 'gate.passed', value: passed ? 1 : 0, timestamp: ctx.now() }],
   }).catch((error: unknown) => ctx.log(`tracking: ${(error as Error).message}`));
@@ -523,6 +433,8 @@ async function registerStep(ctx: StepContext): Promise<StepOutputs> {
       throw new PlinthError('ROLLOUT_IN_PROGRESS', `deployment ${deployment.name} has a ${deployment.rollout.strategy} rollout of ${deployment.rollout.model} in progress; step ${later.id} could not start a canary, so nothing is registered`);
     }
   }
+  // The version's lineage names its training table: a table of this run is stored now, not before.
+  await ctx.storePendingTables();
   const modelStep = provider(ctx, 'model');
   const made = output(ctx, modelStep.id);
   const blob = made.model as Blob;
@@ -591,7 +503,8 @@ async function commandStep(ctx: StepContext): Promise<StepOutputs> {
   ctx.log(`$ ${p.argv.map((a) => (/^[A-Za-z0-9_./=:-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`);
   const started = performance.now();
   const { code, signal, timedOut } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; timedOut: boolean }>((resolve, reject) => {
-    const child = spawn(p.argv[0]!, p.argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // An aborted run (its claim lost) kills the command.
+    const child = spawn(p.argv[0]!, p.argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], signal: ctx.signal, killSignal: 'SIGKILL' });
     let captured = 0;
     const capture = (stream: string) => (chunk: Buffer) => {
       if (captured >= COMMAND_CAPTURE_BYTES) return;
@@ -608,7 +521,8 @@ async function commandStep(ctx: StepContext): Promise<StepOutputs> {
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
-      reject(failed(`cannot start ${p.argv[0]}: ${error.message}`));
+      if (ctx.signal.aborted) reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error('the run was cancelled'));
+      else reject(failed(`cannot start ${p.argv[0]}: ${error.message}`));
     });
     child.on('close', (exitCode, exitSignal) => {
       clearTimeout(timer);

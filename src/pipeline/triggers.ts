@@ -8,7 +8,9 @@
 // alert event it has seen (`alert_cursor`, the newest event id when the pipeline was created);
 // firing events after it that match an `on_alert` trigger (the rule's name, or the deployment and
 // optionally the rule's metric) start one run. A pipeline with a run in progress is not started
-// again: the tick or the events are consumed and logged.
+// again: the tick or the events are consumed and logged. Each check first fails the runs their
+// servers abandoned (PipelineService.recoverInterrupted), so a crashed server does not block a
+// pipeline longer than the lease.
 import { SYSTEM_ACTOR } from '../auth/index.js';
 import { isPlinthError, nowMs, type Logger } from '../core/index.js';
 import type { PipelinesTable } from '../store/index.js';
@@ -99,6 +101,8 @@ export class PipelineScheduler {
 
   private async check(): Promise<TriggerOutcome[]> {
     const { service } = this.options;
+    // Runs whose servers stopped (or stopped renewing their claims) would block their pipelines.
+    await service.recoverInterrupted();
     const now = this.now();
     const outcomes: TriggerOutcome[] = [];
     const rows = await service.rows();
