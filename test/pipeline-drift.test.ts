@@ -3,10 +3,10 @@
 // monitor's result fires an alert rule on drift.share; the alert starts the pipeline (on_alert), which
 // turns the logged predictions and their labels into a dataset version, validates it, trains,
 // evaluates, beats the champion at the gate, registers the new version with its lineage and starts
-// a canary on the deployment.
+// a canary on the deployment. A run that fails after building such a table leaves no dataset version.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { applyPipeline, championModel, csvOf, makeRows, SCHEMA, uploadDataset, waitForRun } from './helpers/pipeline.js';
+import { applyPipeline, championModel, csvOf, makeRows, runPipeline, SCHEMA, uploadDataset, waitForRun } from './helpers/pipeline.js';
 import { BACKENDS, startTestServer, type TestServer } from './helpers/server.js';
 
 const TRAINING = makeRows(300, 11);
@@ -117,6 +117,47 @@ for (const backend of BACKENDS) {
       await server.server.platform.pipelineTriggers.tick();
       const again = (await server.request('GET', '/api/v1/pipelines/retrain-on-drift/runs')).body.runs;
       assert.equal(again.length, 1);
+    });
+
+    it('a run that fails after building a table from the logged predictions leaves the datasets as they were', async () => {
+      const datasets = async () => (await server.request('GET', '/api/v1/datasets')).body.datasets.map((d: { name: string; version_count: number }) => [d.name, d.version_count]);
+      const before = await datasets();
+      const failing = `
+name: feedback-then-fail
+steps:
+  - id: feedback
+    kind: dataset
+    predictions: { deployment: flights, days: 1, label: target, register_as: feedback-table, min_rows: 100 }
+  - { id: check, kind: validate, needs: [feedback], label: target, columns: [x1, x2], task: binary, min_rows: 100 }
+  - { id: fit, kind: train, needs: [check], label: target, task: binary, algo: linear }
+  - { id: score, kind: evaluate, needs: [fit] }
+  - { id: gate, kind: gate, needs: [score], metric: roc_auc, margin: 5, champion: { model: delay@1 } }
+  - { id: publish, kind: register, needs: [gate], model: never-registered }
+`;
+      assert.equal((await applyPipeline(server, failing)).status, 201);
+      const run = await runPipeline(server, 'feedback-then-fail');
+      // No AUC beats another by 5: the gate stops the run after the table was built, checked and trained on.
+      assert.equal(run.status, 'stopped', JSON.stringify(run, null, 1));
+      assert.deepEqual(run.steps.map((s: { status: string }) => s.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'skipped']);
+      assert.equal(run.steps[0].outputs.rows, LIVE.length);
+      assert.equal(run.steps[0].outputs.version, null);
+      assert.equal(run.steps[1].outputs.rows, LIVE.length);
+      assert.deepEqual(run.lineage.datasets, []);
+      assert.deepEqual(await datasets(), before);
+      assert.equal((await server.request('GET', '/api/v1/datasets/feedback-table')).status, 404);
+      assert.equal((await server.request('GET', '/api/v1/models/never-registered')).status, 404);
+
+      // Without the gate the run succeeds, and only then is the table stored as a dataset version.
+      assert.equal((await applyPipeline(server, failing.replace('name: feedback-then-fail', 'name: feedback-only').split('\n  - { id: fit')[0] + '\n')).status, 201);
+      const stored = await runPipeline(server, 'feedback-only');
+      assert.equal(stored.status, 'succeeded', JSON.stringify(stored, null, 1));
+      assert.equal(stored.steps[0].outputs.dataset, 'feedback-table');
+      assert.equal(stored.steps[0].outputs.version, 1);
+      assert.deepEqual(stored.lineage.datasets.map((d: { reference: string }) => d.reference), ['feedback-table@1']);
+      const version = await server.request('GET', '/api/v1/datasets/feedback-table/versions/1');
+      assert.equal(version.status, 200, version.text);
+      assert.equal(version.body.row_count, LIVE.length);
+      assert.deepEqual(await datasets(), [...before, ['feedback-table', 1]].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
     });
   });
 }

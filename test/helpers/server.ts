@@ -16,6 +16,8 @@ export interface TestServer {
   server: RunningServer;
   dataDir: string;
   backend: Backend;
+  /** The PostgreSQL database's URL; undefined on SQLite. */
+  databaseUrl: string | undefined;
   /** fetch against the server; `token` defaults to the admin token, null sends none. */
   request(method: string, pathname: string, options?: { token?: string | null; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any; text: string }>;
   /** Creates a token with the given role and returns its secret. */
@@ -27,12 +29,16 @@ export interface TestServer {
 
 let tokenCounter = 0;
 
-/** Starts a server; always `close()` it (use `after`/`t.after`). */
-export async function startTestServer(options: { backend?: Backend; dataDir?: string } = {}): Promise<TestServer> {
+/**
+ * Starts a server; always `close()` it (use `after`/`t.after`). Several servers share one store when
+ * given the same `dataDir` (artifacts, and the SQLite file) and, on PostgreSQL, the same `databaseUrl`
+ * (another server's `databaseUrl`; default: a fresh database).
+ */
+export async function startTestServer(options: { backend?: Backend; dataDir?: string; databaseUrl?: string } = {}): Promise<TestServer> {
   const backend = options.backend ?? 'sqlite';
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'plinth-test-'));
   const adminToken = `test-admin-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-  const databaseUrl = backend === 'postgres' ? await createPostgresDatabase() : undefined;
+  const databaseUrl = backend === 'postgres' ? (options.databaseUrl ?? (await createPostgresDatabase())) : undefined;
   const config = { ...loadServerConfig({ host: '127.0.0.1', port: 0, dataDir, adminToken, logLevel: 'silent' }, {}), databaseUrl };
   const server = await startServer(config, { logRequests: false });
   const request: TestServer['request'] = async (method, pathname, opts = {}) => {
@@ -60,6 +66,7 @@ export async function startTestServer(options: { backend?: Backend; dataDir?: st
     server,
     dataDir,
     backend,
+    databaseUrl,
     request,
     tokenWithRole: async (role) => {
       const response = await request('POST', '/api/v1/tokens', { json: { name: `t-${role}-${++tokenCounter}-${Date.now()}`, role } });
