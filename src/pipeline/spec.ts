@@ -32,7 +32,7 @@ export interface StepKind {
 export const STEP_KINDS: Readonly<Record<string, StepKind>> = Object.freeze({
   dataset: {
     kind: 'dataset',
-    description: 'A table: a dataset version (`dataset: name@N`), or the newest `days` of a deployment\'s logged predictions joined with their feedback labels (`predictions: {deployment, days, label}`), stored as a new dataset version.',
+    description: 'A table: a dataset version (`dataset: name@N`), or the newest `days` of a deployment\'s logged predictions joined with their feedback labels (`predictions: {deployment, days, label}`), stored as a new dataset version once the run passes its gates (by the register step, or when the run succeeds).',
     required: [], optional: ['dataset', 'predictions'], provides: 'table', consumes: [], cacheable: false, writes: false,
   },
   validate: {
