@@ -1,13 +1,13 @@
 // The composition root's second half: the Fastify app with its cross-cutting hooks (request ids,
 // authentication, errors, metrics, OpenAPI), every area's route plugin under /api/v1, and the Open
 // Inference Protocol routes under /v2 (with their own error format).
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { sql } from 'kysely';
 import { authRoutes, installAuthentication, type Permission } from '../auth/index.js';
-import { loggerOptions, newTimeOrderedId } from '../core/index.js';
+import { lazyChildLogger, loggerOptions, newTimeOrderedId, type Logger } from '../core/index.js';
 import { mlflowArtifactRoutes, mlflowRoutes } from '../mlflow/index.js';
 import { datasetRoutes } from '../datasets/index.js';
 import { alertRoutes, driftReportRoutes, monitorApiRoutes, monitorRoutes } from '../monitor/index.js';
@@ -51,7 +51,13 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   const { config, database, artifacts } = platform;
   let shuttingDown = false;
   const fastify = Fastify({
-    logger: options.logRequests === false ? false : loggerOptions(config.logLevel),
+    ...(options.logRequests === false
+      ? { logger: false }
+      : {
+          logger: loggerOptions(config.logLevel),
+          // Each request's child logger (bound to its id) is made when it first logs, not for every request.
+          childLoggerFactory: ((logger: unknown, bindings: Record<string, unknown>, childOptions: { level?: string }) => lazyChildLogger(logger as Logger, bindings, childOptions)) as unknown as FastifyServerOptions['childLoggerFactory'],
+        }),
     bodyLimit: config.maxBodyBytes,
     // A caller's x-request-id is kept when it is sane; otherwise a fresh one is generated.
     requestIdHeader: false,
@@ -82,6 +88,8 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
     void reply.header('x-request-id', request.id);
     done();
   });
+  // Before any route is registered: each route gets its token check when it is registered.
+  const principals = installAuthentication(fastify, database.db);
   installValidation(fastify);
   // JSON and multipart are the API's media types; a text body is refused with 415, not misread.
   fastify.removeContentTypeParser('text/plain');
@@ -92,7 +100,6 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   platform.rolloutListeners.push(rolloutMetrics(metrics));
   predictionLogMetrics(metrics, () => platform.predictionLog.stats());
   platform.monitors.onResult(monitorMetrics(metrics));
-  const principals = installAuthentication(fastify, database.db);
 
   await fastify.register(swagger, {
     openapi: {

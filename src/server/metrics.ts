@@ -1,6 +1,7 @@
 // Prometheus metrics of the HTTP layer, the process and inference requests, served at /metrics.
-import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FastifyInstance, onResponseHookHandler } from 'fastify';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundCounter, BoundHistogram, type CounterChild, type HistogramChild } from '../core/index.js';
 import type { MonitorResult } from '../monitor/index.js';
 import type { PredictionLogStats } from '../predlog/index.js';
 import type { RolloutEvent } from '../rollout/index.js';
@@ -13,29 +14,63 @@ declare module 'fastify' {
   }
 }
 
-/** Creates a registry with process metrics and HTTP request metrics recorded by hooks on `app`. */
+/** Records one HTTP response of a route: its method and route pattern are bound, the status varies. */
+function httpRecorder(
+  requests: BoundCounter<'method' | 'route' | 'status'>,
+  duration: BoundHistogram<'method' | 'route'> | null,
+  route: string,
+): (method: string, status: number, seconds: number) => void {
+  // Children by method and status, so a response costs two map lookups and two array updates.
+  const counts = new Map<string, Map<number, CounterChild>>();
+  const times = new Map<string, HistogramChild>();
+  return (method, status, seconds) => {
+    let byStatus = counts.get(method);
+    if (!byStatus) counts.set(method, (byStatus = new Map()));
+    let count = byStatus.get(status);
+    if (!count) byStatus.set(status, (count = requests.labels({ method, route, status: String(status) })));
+    count.inc();
+    if (duration) {
+      let time = times.get(method);
+      if (!time) times.set(method, (time = duration.labels({ method, route })));
+      time.observe(seconds);
+    }
+  };
+}
+
+/**
+ * Creates a registry with process metrics and HTTP request metrics recorded by hooks on `app`:
+ * each route gets its own onResponse hook with its labels bound when it is registered (so call this
+ * before registering routes); unmatched requests are counted under route "unmatched".
+ */
 export function installMetrics(app: FastifyInstance): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'plinth_' });
-  const requests = new Counter({
+  const requests = new BoundCounter({
     name: 'plinth_http_requests_total',
     help: 'HTTP requests by method, route and status code',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
   });
-  const duration = new Histogram({
+  const duration = new BoundHistogram({
     name: 'plinth_http_request_duration_seconds',
     help: 'HTTP request latency in seconds by method and route',
     labelNames: ['method', 'route'] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  app.addHook('onRoute', (route) => {
+    // The route pattern, not the URL, keeps label cardinality bounded. Inference routes record
+    // their latency in plinth_inference_request_duration_seconds instead.
+    const record = httpRecorder(requests, route.config?.inferenceMetrics === true ? null : duration, route.url);
+    const hook: onResponseHookHandler = (request, reply, done) => {
+      record(request.method, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    route.onResponse = route.onResponse === undefined ? [hook] : [...(Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]), hook];
+  });
+  const unmatched = httpRecorder(requests, duration, 'unmatched');
   app.addHook('onResponse', (request, reply, done) => {
-    // The route pattern, not the URL, keeps label cardinality bounded.
-    const route = request.routeOptions.url ?? 'unmatched';
-    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    // Inference routes record their latency in plinth_inference_request_duration_seconds.
-    if (request.routeOptions.config.inferenceMetrics !== true) duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    if (request.is404) unmatched(request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
   app.get('/metrics', { config: { permission: 'public' }, schema: { hide: true } }, async (_request, reply) => {
@@ -52,22 +87,29 @@ export function installMetrics(app: FastifyInstance): Registry {
  * (unknown model, bad reference) have empty model and version labels, so labels stay bounded.
  */
 export function inferenceRequestMetrics(registry: Registry): InferenceObserver {
-  const requests = new Counter({
+  const requests = new BoundCounter({
     name: 'plinth_inference_requests_total',
     help: 'Inference requests by protocol, model, version and HTTP status',
     labelNames: ['protocol', 'model', 'version', 'status'] as const,
     registers: [registry],
   });
-  const duration = new Histogram({
+  const duration = new BoundHistogram({
     name: 'plinth_inference_request_duration_seconds',
     help: 'Inference request latency (body parsed to response sent) in seconds, by protocol, model and version',
     labelNames: ['protocol', 'model', 'version'] as const,
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  // Children by protocol, model and version (bounded like the labels themselves).
+  const series = new Map<string, { time: HistogramChild; byStatus: Map<number, CounterChild> }>();
   return (protocol, model, version, status, seconds) => {
-    requests.inc({ protocol, model, version, status: String(status) });
-    duration.observe({ protocol, model, version }, seconds);
+    const key = `${protocol}\u0000${model}\u0000${version}`;
+    let entry = series.get(key);
+    if (!entry) series.set(key, (entry = { time: duration.labels({ protocol, model, version }), byStatus: new Map() }));
+    let count = entry.byStatus.get(status);
+    if (!count) entry.byStatus.set(status, (count = requests.labels({ protocol, model, version, status: String(status) })));
+    count.inc();
+    entry.time.observe(seconds);
   };
 }
 

@@ -1,8 +1,11 @@
 // Prometheus metrics of the serving engine, by model and version: time in the batching queue,
 // rows per runtime call, runtime compute time, requests in flight, loaded versions and their
 // estimated memory. Created unregistered; the server registers them in its own registry
-// (ModelManager.registerMetrics), beside the HTTP metrics the protocol layer records.
+// (ModelManager.registerMetrics), beside the HTTP metrics the protocol layer records. The
+// per-request and per-batch histograms have their label sets bound per loaded version, so recording
+// is an array update (see core's bound-metrics.ts).
 import { Gauge, Histogram, type Registry } from 'prom-client';
+import { BoundHistogram } from '../core/index.js';
 
 const LABELS = ['model', 'version'] as const;
 
@@ -29,7 +32,7 @@ export class EngineMetrics {
     });
   }
 
-  readonly queueSeconds = new Histogram({
+  readonly queueSeconds = new BoundHistogram({
     name: 'plinth_inference_queue_seconds',
     help: 'Time inference requests waited in the batching queue before the runtime took them, seconds',
     labelNames: LABELS,
@@ -37,7 +40,7 @@ export class EngineMetrics {
     registers: [],
   });
 
-  readonly batchSize = new Histogram({
+  readonly batchSize = new BoundHistogram({
     name: 'plinth_inference_batch_size',
     help: 'Rows per runtime call (dynamic batching merges requests)',
     labelNames: LABELS,
@@ -45,7 +48,7 @@ export class EngineMetrics {
     registers: [],
   });
 
-  readonly computeSeconds = new Histogram({
+  readonly computeSeconds = new BoundHistogram({
     name: 'plinth_inference_compute_seconds',
     help: 'Runtime time per batch, seconds',
     labelNames: LABELS,
@@ -84,8 +87,7 @@ export class EngineMetrics {
   register(registry: Registry): void {
     if (this.#registered.has(registry)) return;
     this.#registered.add(registry);
-    for (const metric of [this.queueSeconds, this.batchSize, this.computeSeconds, this.inFlight, this.loaded, this.memoryBytes, this.loadSeconds]) {
-      registry.registerMetric(metric);
-    }
+    for (const metric of [this.queueSeconds, this.batchSize, this.computeSeconds]) metric.register(registry);
+    for (const metric of [this.inFlight, this.loaded, this.memoryBytes, this.loadSeconds]) registry.registerMetric(metric);
   }
 }

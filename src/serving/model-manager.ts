@@ -189,7 +189,13 @@ export class ModelManager implements ServingEngine {
     this.#metrics.register(registry);
   }
 
-  async describe(reference: string): Promise<ServedModel> {
+  describe(reference: string): Promise<ServedModel> {
+    // A loaded version answers without a promise chain of its own (the inference hot path).
+    const served = this.#readyEntry(reference)?.served;
+    return served ? Promise.resolve(served) : this.#describe(reference);
+  }
+
+  async #describe(reference: string): Promise<ServedModel> {
     const key = await this.#keyFor(reference);
     const entry = this.#versions.get(key);
     if (entry?.served) return entry.served;
@@ -210,15 +216,33 @@ export class ModelManager implements ServingEngine {
     };
   }
 
-  async infer(reference: string, feeds: TensorMap, options: InferOptions = {}): Promise<{ model: ServedModel; outputs: TensorMap }> {
-    const entry = await this.#acquire(reference);
+  infer(reference: string, feeds: TensorMap, options: InferOptions = {}): Promise<{ model: ServedModel; outputs: TensorMap }> {
+    // A loaded version is taken synchronously; otherwise #acquire resolves, loads or refuses.
+    const entry = this.#closed ? undefined : this.#readyEntry(reference);
+    if (entry) return this.#inferOn(this.#hold(entry, reference), feeds, options);
+    return this.#acquire(reference).then((acquired) => this.#inferOn(acquired, feeds, options));
+  }
+
+  /** Runs a request on an acquired version (counted in flight) and releases it when the request ends. */
+  #inferOn(entry: VersionEntry, feeds: TensorMap, options: InferOptions): Promise<{ model: ServedModel; outputs: TensorMap }> {
+    let outputs: readonly string[] | undefined;
     try {
-      const outputs = this.#checkRequest(entry, feeds, options.outputs);
-      const result = await entry.batcher!.submit(feeds, { outputs, timeoutMs: options.timeoutMs });
-      return { model: entry.served!, outputs: result };
-    } finally {
+      outputs = this.#checkRequest(entry, feeds, options.outputs);
+    } catch (error) {
       this.#release(entry);
+      return Promise.reject(error as Error);
     }
+    return entry.batcher!.submit(feeds, { outputs, timeoutMs: options.timeoutMs }).then(
+      (result) => {
+        const model = entry.served!;
+        this.#release(entry);
+        return { model, outputs: result };
+      },
+      (error: unknown) => {
+        this.#release(entry);
+        throw error;
+      },
+    );
   }
 
   async load(reference: string): Promise<ServedModel> {
@@ -342,6 +366,30 @@ export class ModelManager implements ServingEngine {
     return (await this.#bind(reference, parsed)).key;
   }
 
+  /**
+   * The ready version a reference serves now, found without waiting: through its binding (name or
+   * alias) or a `name@N` reference. Undefined when that needs the database, a load, or an error.
+   */
+  #readyEntry(reference: string): VersionEntry | undefined {
+    let key: string;
+    const binding = this.#bindings.get(reference);
+    if (binding) {
+      this.#refreshIfStale(binding);
+      key = binding.key;
+    } else {
+      let parsed: ModelReference;
+      try {
+        parsed = parseModelReference(reference);
+      } catch {
+        return undefined; // the slow path reports it
+      }
+      if (parsed.selector.kind !== 'version') return undefined;
+      key = keyOf(parsed.model, parsed.selector.version);
+    }
+    const entry = this.#versions.get(key);
+    return entry?.state === 'ready' ? entry : undefined;
+  }
+
   /** Resolves an alias or default reference for the first time and remembers it. */
   #bind(reference: string, parsed: ModelReference): Promise<Binding> {
     let pending = this.#resolving.get(reference);
@@ -452,12 +500,7 @@ export class ModelManager implements ServingEngine {
       // Lookup and count happen in one synchronous step, so a swap or an eviction cannot release
       // the version between them.
       const entry = this.#versions.get(key);
-      if (entry?.state === 'ready') {
-        entry.inFlight++;
-        entry.lastUsed = Date.now();
-        if (!entry.holders.has(reference)) entry.holders.add(reference);
-        return entry;
-      }
+      if (entry?.state === 'ready') return this.#hold(entry, reference);
       if (entry?.state === 'failed' && Date.now() - entry.failedAt! < FAILED_LOAD_RETRY_MS) {
         throw new PlinthError('MODEL_NOT_READY', `model ${key} failed to load: ${entry.reason}`);
       }
@@ -467,6 +510,14 @@ export class ModelManager implements ServingEngine {
       await this.#ensureLoaded(await this.#record(key), false);
     }
     throw new PlinthError('MODEL_NOT_READY', `model ${reference} was unloaded while loading; retry`);
+  }
+
+  /** Counts a request in flight on a ready version (in the same synchronous step as its lookup). */
+  #hold(entry: VersionEntry, reference: string): VersionEntry {
+    entry.inFlight++;
+    entry.lastUsed = Date.now();
+    if (!entry.holders.has(reference)) entry.holders.add(reference);
+    return entry;
   }
 
   #release(entry: VersionEntry): void {
@@ -583,12 +634,15 @@ export class ModelManager implements ServingEngine {
       entry.memoryBytes = this.#estimate(record.artifact_size, session.kind);
       if (entry.retired || this.#closed) throw new PlinthError('MODEL_NOT_READY', 'unloaded while loading');
       this.#makeRoom(entry);
+      const batchSize = this.#metrics.batchSize.labels(labels);
+      const queueTime = this.#metrics.queueSeconds.labels(labels);
+      const computeTime = this.#metrics.computeSeconds.labels(labels);
       const batcher = new DynamicBatcher(session, effectiveBatching(config, isBatchable(session.inputs, session.outputs)), {
         onBatch: (rows, queueSeconds) => {
-          this.#metrics.batchSize.observe(labels, rows);
-          for (const s of queueSeconds) this.#metrics.queueSeconds.observe(labels, s);
+          batchSize.observe(rows);
+          for (const s of queueSeconds) queueTime.observe(s);
         },
-        onCompute: (seconds) => this.#metrics.computeSeconds.observe(labels, seconds),
+        onCompute: (seconds) => computeTime.observe(seconds),
         onBatchingDisabled: (reason) => {
           this.#logger?.warn({ model: entry.key, reason }, 'dynamic batching turned off for a model version');
           if (entry.served && entry.batcher) entry.served = { ...entry.served, batching: entry.batcher.config };

@@ -6,7 +6,7 @@
 //
 // `{m}` is a registered model name and `{v}` a version number or alias; without `/versions/{v}` the
 // model's default version serves (the `champion` alias, else the newest approved, else the newest).
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { PlinthError } from '../core/index.js';
 import type { ValueSignature } from '../onnx/index.js';
@@ -379,27 +379,26 @@ export const oipRoutes: FastifyPluginAsync<OipRoutesOptions> = async (fastify, o
     );
     return send(reply, ran, routed.deployment);
   };
+  // Inference metrics: a route hook on the two infer routes, a callback (no promise per request).
+  const onResponse: onResponseHookHandler[] = [];
+  if (observe) {
+    onResponse.push((request, reply, done) => {
+      const model = request.servedModel;
+      observe('oip', model?.name ?? '', model ? String(model.version) : '', reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+  }
   const inferSchema = { tags: ['inference'], body: InferBody };
   app.post('/models/:m/infer', {
     config: { permission: 'predict', inferenceMetrics: true },
     schema: { ...inferSchema, summary: "OIP inference on the model's default version", params: ModelParams },
+    onResponse,
   }, async (request, reply) => infer(request, reply, request.params.m, undefined, request.body));
   app.post('/models/:m/versions/:v/infer', {
     config: { permission: 'predict', inferenceMetrics: true },
     schema: { ...inferSchema, summary: 'OIP inference on a version (number or alias)', params: VersionParams },
+    onResponse,
   }, async (request, reply) => infer(request, reply, request.params.m, request.params.v, request.body));
-
-  if (observe) {
-    // A callback hook, not an async one: no promise per request on the hot path.
-    fastify.addHook('onResponse', (request, reply, done) => {
-      const url = request.routeOptions.url;
-      if (url !== undefined && url.endsWith('/infer')) {
-        const model = request.servedModel;
-        observe('oip', model?.name ?? '', model ? String(model.version) : '', reply.statusCode, reply.elapsedTime / 1000);
-      }
-      done();
-    });
-  }
 
   app.post('/repository/index', {
     config: { permission: 'read' },
