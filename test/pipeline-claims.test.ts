@@ -1,7 +1,7 @@
 // Several servers on one database: a pipeline run claims its pipeline in the database. Two servers
 // on one PostgreSQL database asked at once to run the same pipeline start exactly one run; a server
 // starting (or checking its triggers) while another executes a run leaves that run alone; a run
-// whose owner stopped renewing its lease is failed. On SQLite, the built server is killed with
+// whose owner stopped renewing its lease is failed, and a run that finds its claim gone stops. On SQLite, the built server is killed with
 // SIGKILL in the middle of a run (after a training run that used the bundled training worker) and
 // a restarted server fails that run at once, since its process is gone, and runs the pipeline again.
 import assert from 'node:assert/strict';
@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { SYSTEM_ACTOR } from '../src/auth/index.js';
 import { newId } from '../src/core/index.js';
+import { PipelineService } from '../src/pipeline/index.js';
 import { CLI_BUNDLE, ensureBuilt } from './helpers/cli.js';
 import { applyPipeline, csvOf, makeRows, waitForRun } from './helpers/pipeline.js';
 import { BACKENDS, startTestServer, type TestServer } from './helpers/server.js';
@@ -76,6 +78,35 @@ for (const backend of BACKENDS) {
       assert.equal(again.status, 202, again.text);
       assert.equal(again.body.number, 2);
       assert.equal((await waitForRun(server, 'stale', 2)).status, 'succeeded');
+    });
+
+    it('a run that loses its claim stops at once and keeps the end another server recorded', async () => {
+      const platform = server.server.platform;
+      // A second service on the same database, renewing its claims every 50 ms.
+      const service = new PipelineService({ db: platform.database.db, artifacts: platform.artifacts, rollouts: platform.rollouts, heartbeatMs: 50 });
+      const pidFile = path.join(server.dataDir, 'lost.pid');
+      assert.equal((await applyPipeline(server, slowYaml('lost', 60_000, pidFile))).status, 201);
+      const run = await service.startRun(SYSTEM_ACTOR, 'lost');
+      await waitFor('the step to start', async () => (fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8') !== '' ? true : undefined));
+      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+      // Another server judged the run abandoned.
+      await platform.database.db.updateTable('pipeline_runs').set({ status: 'failed', error: 'taken over', finished_at: Date.now() }).where('id', '=', run.id).execute();
+      const t = performance.now();
+      await service.stop();
+      assert.ok(performance.now() - t < 20_000, 'the run went on after losing its claim');
+      const ended = await server.request('GET', `/api/v1/pipelines/lost/runs/${run.id}`);
+      assert.equal(ended.body.status, 'failed');
+      assert.equal(ended.body.error, 'taken over');
+      assert.match(ended.body.steps[0].error, /lost its claim/);
+      // The step's command was killed with the run.
+      await waitFor('the command to end', async () => {
+        try {
+          process.kill(pid, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
+      });
     });
   });
 }
