@@ -1,6 +1,6 @@
 // A pipeline's training runs on a worker thread: while a gradient-boosting model of 150,000 rows
 // trains (seconds), the same server keeps answering its health check within a small fraction of the
-// training time. Were the fit on the main thread, a check sent as it starts would wait for all of it.
+// fit time. Were the fit on the main thread, a check sent as it starts would wait for all of it.
 // The store plays no part here, so this runs on SQLite only.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -44,7 +44,7 @@ steps:
     label: y
     task: binary
     algo: gbdt
-    params: { trees: 120, maxDepth: 6, learningRate: 0.05 }
+    params: { trees: 200, maxDepth: 6, learningRate: 0.05 }
     seed: 1
 `;
     assert.equal((await applyPipeline(server, yaml)).status, 201);
@@ -73,8 +73,9 @@ steps:
     const fit = run.steps[1];
     assert.match(fit.log, /on a worker thread/);
     const fitMs = Number(/ in (\d+) ms on a worker thread/.exec(fit.log)?.[1]);
-    // The model must be big enough for a blocked event loop to show: a second or more of fitting.
-    assert.ok(fitMs >= 1000, `the fit took only ${fitMs} ms; make the model bigger`);
+    // The model must be big enough for a blocked event loop to show: seconds of fitting on a 2-core
+    // machine today, and still at least half a second should the trainer get several times faster.
+    assert.ok(fitMs >= 500, `the fit took only ${fitMs} ms; make the model bigger`);
     assert.equal(fit.outputs.train_rows, ROWS * 0.8);
     const during = checks.filter((c) => c.sentAt >= fit.started_at && c.sentAt <= fit.finished_at);
     // Training overlapped the checks: many were sent while the step ran.
@@ -82,6 +83,6 @@ steps:
     const worst = Math.max(...during.map((c) => c.latencyMs));
     t.diagnostic(`fit ${fitMs} ms; ${during.length} health checks during the step, the slowest ${worst.toFixed(1)} ms`);
     // A blocked loop would hold a check for most of the fit; a free one answers in milliseconds.
-    assert.ok(worst < fitMs / 4, `the slowest health check took ${worst.toFixed(0)} ms while the fit took ${fitMs} ms`);
+    assert.ok(worst < fitMs / 3, `the slowest health check took ${worst.toFixed(0)} ms while the fit took ${fitMs} ms`);
   });
 });
