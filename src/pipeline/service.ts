@@ -222,15 +222,19 @@ export class PipelineService {
     const now = this.now();
     const found = rows.flatMap((r) => {
       const reason = this.abandoned(r.owner, r.heartbeat_at === null ? null : Number(r.heartbeat_at), now);
-      return reason === null ? [] : [{ id: r.id, reason }];
+      return reason === null ? [] : [{ id: r.id, reason, heartbeat: r.heartbeat_at === null ? null : Number(r.heartbeat_at) }];
     });
     if (found.length === 0) return 0;
     const at = this.now();
     let failed = 0;
     await this.db.transaction().execute(async (trx) => {
-      for (const { id, reason } of found) {
-        // Only while still active: a run that ended meanwhile keeps its own end.
-        const updated = await trx.updateTable('pipeline_runs').set({ status: 'failed', finished_at: at, error: reason }).where('id', '=', id).where('status', 'in', ACTIVE as string[]).executeTakeFirst();
+      for (const { id, reason, heartbeat } of found) {
+        // Only while still active and not renewed since it was read: a run that ended meanwhile
+        // keeps its own end, and an owner that renewed its lease just now keeps its run.
+        const updated = await trx.updateTable('pipeline_runs').set({ status: 'failed', finished_at: at, error: reason })
+          .where('id', '=', id).where('status', 'in', ACTIVE as string[])
+          .where((eb) => (heartbeat === null ? eb('heartbeat_at', 'is', null) : eb('heartbeat_at', '=', heartbeat)))
+          .executeTakeFirst();
         if (Number(updated.numUpdatedRows) === 0) continue;
         failed++;
         await trx.updateTable('pipeline_step_runs').set({ status: 'failed', finished_at: at, error: 'interrupted' }).where('run_id', '=', id).where('status', '=', 'running').execute();
