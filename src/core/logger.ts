@@ -26,7 +26,61 @@ export function createLogger(level = 'info'): Logger {
 }
 
 type LogMethod = (...args: unknown[]) => void;
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * A request's logger: a pino child of `parent` with `bindings`, made on first use at an enabled
+ * level. Its methods live on the prototype, so making one per request is one small object.
+ */
+class LazyChildLogger {
+  readonly #parent: Logger;
+  readonly #bindings: Record<string, unknown>;
+  readonly #options: { level?: string };
+  #child: Logger | undefined;
+
+  constructor(parent: Logger, bindings: Record<string, unknown>, options: { level?: string }) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#options = options;
+  }
+
+  #real(): Logger {
+    return (this.#child ??= this.#parent.child(this.#bindings, this.#options));
+  }
+
+  #log(level: Level, args: unknown[]): void {
+    if (this.#child === undefined) {
+      const own = this.#options.level;
+      const enabled = own === undefined ? this.#parent.isLevelEnabled(level) : this.#parent.levels.values[level]! >= this.#parent.levels.values[own]!;
+      if (!enabled) return;
+    }
+    (this.#real()[level] as LogMethod)(...args);
+  }
+
+  get level(): string {
+    return this.#child?.level ?? this.#options.level ?? this.#parent.level;
+  }
+
+  set level(level: string) {
+    this.#real().level = level;
+  }
+
+  fatal(...args: unknown[]): void { this.#log('fatal', args); }
+  error(...args: unknown[]): void { this.#log('error', args); }
+  warn(...args: unknown[]): void { this.#log('warn', args); }
+  info(...args: unknown[]): void { this.#log('info', args); }
+  debug(...args: unknown[]): void { this.#log('debug', args); }
+  trace(...args: unknown[]): void { this.#log('trace', args); }
+  silent(): void {}
+
+  isLevelEnabled(level: string): boolean {
+    return this.#child !== undefined || this.#options.level !== undefined ? this.#real().isLevelEnabled(level) : this.#parent.isLevelEnabled(level);
+  }
+
+  child(bindings: Record<string, unknown>, options?: object): Logger {
+    return this.#real().child(bindings, options);
+  }
+}
 
 /**
  * A per-request child of `parent` that is created only when something is logged at an enabled
@@ -35,24 +89,5 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
  * most requests never log, so it is made on first use. Behaves as `parent.child(bindings, options)`.
  */
 export function lazyChildLogger(parent: Logger, bindings: Record<string, unknown>, options: { level?: string } = {}): Logger {
-  let child: Logger | undefined;
-  const real = (): Logger => (child ??= parent.child(bindings, options));
-  const threshold = options.level === undefined ? undefined : parent.levels.values[options.level];
-  const enabled = (level: string): boolean => child !== undefined || (threshold === undefined ? parent.isLevelEnabled(level) : parent.levels.values[level]! >= threshold);
-  const logger: Record<string, unknown> = {
-    child: (more: Record<string, unknown>, moreOptions?: object) => real().child(more, moreOptions),
-    isLevelEnabled: (level: string) => (child ?? (threshold === undefined ? parent : real())).isLevelEnabled(level),
-    silent: () => {},
-  };
-  for (const level of LOG_LEVELS) {
-    logger[level] = ((...args: unknown[]) => {
-      if (enabled(level)) (real()[level] as LogMethod)(...args);
-    }) satisfies LogMethod;
-  }
-  Object.defineProperty(logger, 'level', {
-    get: () => child?.level ?? options.level ?? parent.level,
-    set: (level: string) => { real().level = level; },
-    enumerable: true,
-  });
-  return logger as unknown as Logger;
+  return new LazyChildLogger(parent, bindings, options) as unknown as Logger;
 }

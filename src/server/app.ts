@@ -111,11 +111,6 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
   });
   await fastify.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
-  await fastify.register(multipart, {
-    limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, fieldSize: config.maxBodyBytes },
-    throwFileSizeLimit: true,
-  });
-
   fastify.get('/healthz', { config: { permission: 'public' }, schema: { tags: ['health'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
   const storeAnswers = async () => {
     try {
@@ -134,8 +129,16 @@ export async function buildApp(platform: Platform, options: AppOptions = {}): Pr
 
   await fastify.register(async (api) => {
     await api.register(authRoutes, { db: database.db, principals });
-    await api.register(registryRoutes, { db: database.db, artifacts });
-    await api.register(datasetRoutes, { db: database.db, artifacts });
+    // Multipart uploads (model versions, datasets) are read only here: the plugin's hooks run on
+    // every request of the scope it is registered in, so the inference routes stay outside it.
+    await api.register(async (uploads) => {
+      await uploads.register(multipart, {
+        limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, fieldSize: config.maxBodyBytes },
+        throwFileSizeLimit: true,
+      });
+      await uploads.register(registryRoutes, { db: database.db, artifacts });
+      await uploads.register(datasetRoutes, { db: database.db, artifacts });
+    });
     await api.register(monitorRoutes, { db: database.db, artifacts });
     await api.register(monitorApiRoutes, { db: database.db, artifacts, scheduler: platform.monitors });
     await api.register(driftReportRoutes, { db: database.db, artifacts });

@@ -178,10 +178,15 @@ export class DynamicBatcher {
     for (const input of this.#session.inputs) {
       const tensor = feeds[input.name];
       if (!tensor || tensor.shape.length === 0) return { rows: 1, key: null };
-      const first = tensor.shape[0]!;
+      const shape = tensor.shape;
+      const first = shape[0]!;
       if (rows === -1) rows = first;
       else if (rows !== first) return { rows: Math.max(rows, 1), key: null };
-      key += `${tensor.datatype}[${tensor.shape.slice(1).join(',')}]`;
+      // `${datatype}[${dims after the first, comma-separated}]`, built without intermediate arrays.
+      key += tensor.datatype;
+      key += '[';
+      for (let i = 1; i < shape.length; i++) key += i > 1 ? `,${shape[i]}` : String(shape[i]);
+      key += ']';
     }
     return rows <= 0 ? { rows: 1, key: null } : { rows, key };
   }
@@ -331,13 +336,17 @@ export class DynamicBatcher {
       await this.#runEach(batch);
       return;
     }
+    // Each output's row size and trailing dimensions, once per batch rather than once per request.
+    const split = Object.entries(outputs).map(([name, tensor]) => {
+      const tail = tensor.shape.slice(1);
+      return { name, tensor, tail, rowSize: sizeOf(tail) };
+    });
     let offset = 0;
     for (const pending of batch) {
       const result: TensorMap = {};
-      for (const [name, tensor] of Object.entries(outputs)) {
+      for (const { name, tensor, tail, rowSize } of split) {
         if (pending.outputs && !pending.outputs.includes(name)) continue;
-        const rowSize = sizeOf(tensor.shape.slice(1));
-        const part: Tensor = { datatype: tensor.datatype, shape: [pending.rows, ...tensor.shape.slice(1)], data: rowSlice(tensor.data, offset * rowSize, (offset + pending.rows) * rowSize) };
+        const part: Tensor = { datatype: tensor.datatype, shape: [pending.rows, ...tail], data: rowSlice(tensor.data, offset * rowSize, (offset + pending.rows) * rowSize) };
         result[name] = part;
       }
       offset += pending.rows;
