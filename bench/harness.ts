@@ -37,8 +37,11 @@ export async function stopChild(child: Child): Promise<void> {
   await exited;
 }
 
+/** The server bundle the benchmarks start: BENCH_BUNDLE (another build, to compare) or dist/plinth.mjs. */
+export const SERVER_BUNDLE = process.env.BENCH_BUNDLE ?? 'dist/plinth.mjs';
+
 export function startServer(dataDir: string, env: Record<string, string> = {}): Promise<Child> {
-  return startChild(['dist/plinth.mjs', 'server', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { PLINTH_ADMIN_TOKEN: TOKEN, MALLOC_MMAP_THRESHOLD_: '131072', ...env });
+  return startChild([SERVER_BUNDLE, 'server', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { PLINTH_ADMIN_TOKEN: TOKEN, MALLOC_MMAP_THRESHOLD_: '131072', ...env });
 }
 
 export const auth = { authorization: `Bearer ${TOKEN}` };

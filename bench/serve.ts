@@ -21,13 +21,13 @@
 // the machine moves one round, not the figure; the load average before and after is printed.
 //
 // Environment: BENCH_SECONDS (measured seconds per phase, default 3), BENCH_WARMUP_SECONDS (default 1),
-// BENCH_REPEATS (default 3).
+// BENCH_REPEATS (default 3), BENCH_BUNDLE (a server bundle other than dist/plinth.mjs, e.g. an older build to compare).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mlpModel, seededRandom } from '../src/onnx/index.js';
-import { call, medianPhase, measure, MEASURE_MS, registerModel, REPEATS, residentBytes, setBatching, startChild, startServer, stopChild, WARMUP_MS, type Child, type Phase } from './harness.js';
+import { call, medianPhase, measure, MEASURE_MS, registerModel, REPEATS, residentBytes, SERVER_BUNDLE, setBatching, startChild, startServer, stopChild, WARMUP_MS, type Child, type Phase } from './harness.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CONCURRENCY = [1, 32, 64];
@@ -60,7 +60,7 @@ const inferPath = `/v2/models/${MODEL}/infer`;
 const cpus = os.cpus();
 console.log(`bench:serve — ${cpus.length} cores, ${cpus[0]?.model ?? 'unknown cpu'}, ${mb(os.totalmem())} memory, Node ${process.version}, ${os.platform()} ${os.release()}`);
 console.log(`model: MLP ${INPUTS}→${HIDDEN}→1 (FP32, ${modelBytes.length} bytes); single-row OIP v2 infer requests (${body.length} bytes), keep-alive, loopback`);
-console.log(`phases: ${WARMUP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s measured; load generator in the bench process (raw sockets, closed loop)`);
+console.log(`phases: ${WARMUP_MS / 1000} s warm-up + ${MEASURE_MS / 1000} s measured; load generator in the bench process (raw sockets, closed loop); server ${SERVER_BUNDLE}`);
 
 const floor = await startChild(['--import', 'tsx', 'bench/floor-server.ts', modelFile]);
 children.push(floor);

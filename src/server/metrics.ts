@@ -100,12 +100,17 @@ export function inferenceRequestMetrics(registry: Registry): InferenceObserver {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  // Children by protocol, model and version (bounded like the labels themselves).
-  const series = new Map<string, { time: HistogramChild; byStatus: Map<number, CounterChild> }>();
+  // Children by protocol, model and version (bounded like the labels themselves), in nested maps:
+  // the model name arrives as the same string every time, so no key is built per request.
+  type Series = { time: HistogramChild; byStatus: Map<number, CounterChild> };
+  const series = new Map<string, Map<string, Map<string, Series>>>();
   return (protocol, model, version, status, seconds) => {
-    const key = `${protocol}\u0000${model}\u0000${version}`;
-    let entry = series.get(key);
-    if (!entry) series.set(key, (entry = { time: duration.labels({ protocol, model, version }), byStatus: new Map() }));
+    let byModel = series.get(protocol);
+    if (!byModel) series.set(protocol, (byModel = new Map()));
+    let byVersion = byModel.get(model);
+    if (!byVersion) byModel.set(model, (byVersion = new Map()));
+    let entry = byVersion.get(version);
+    if (!entry) byVersion.set(version, (entry = { time: duration.labels({ protocol, model, version }), byStatus: new Map() }));
     let count = entry.byStatus.get(status);
     if (!count) entry.byStatus.set(status, (count = requests.labels({ protocol, model, version, status: String(status) })));
     count.inc();
