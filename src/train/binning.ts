@@ -19,6 +19,9 @@ export interface FeatureBinning {
   hasOther: boolean;
 }
 
+/** Category codes below this are binned through a lookup table (larger ones by binary search). */
+const CODE_TABLE_LIMIT = 1 << 16;
+
 /** A binned matrix: bins column-major (feature j's rows at [j·rows, (j+1)·rows)). */
 export interface BinnedMatrix {
   rows: number;
@@ -156,6 +159,15 @@ export function applyBinning(matrix: FeatureMatrix, binnings: FeatureBinning[]):
         let b = 0;
         while (v > upper[b]!) b++;
         out[i] = b + 1;
+      }
+    } else if (binning.kind === 'categorical' && binning.categories.length > 0 && binning.categories[binning.categories.length - 1]! < CODE_TABLE_LIMIT) {
+      // Category codes are small integers: a table from code to bin replaces the binary search.
+      const unseen = binOf(binning, -1);
+      const table = new Uint8Array(binning.categories[binning.categories.length - 1]! + 1).fill(unseen);
+      binning.categories.forEach((code, b) => { table[code] = b + 1; });
+      for (let i = 0; i < rows; i++) {
+        const v = column[i]!;
+        out[i] = v !== v ? 0 : v >= 0 && v < table.length && Number.isInteger(v) ? table[v]! : unseen;
       }
     } else {
       for (let i = 0; i < rows; i++) out[i] = binOf(binning, column[i]!);

@@ -45,6 +45,11 @@ describe('binning', () => {
     assert.deepEqual(Array.from(small!.categories), [5, 7]);
     assert.equal(binOf(small!, 7), 2);
     assert.equal(binOf(small!, 6), 3, 'an unseen category lands past the known bins');
+    // Whole columns are binned through a code table: the same bins, unseen and odd values included.
+    const probe = [5, 7, 6, 0, 100_000, -1, 2.5, NaN];
+    const binned = applyBinning(one(probe, 'categorical'), [small!]);
+    assert.deepEqual(Array.from(binned.bins), [1, 2, 3, 3, 3, 3, 3, 0]);
+    assert.deepEqual(Array.from(binned.bins), probe.map((v) => binOf(small!, v)));
   });
 });
 

@@ -170,7 +170,7 @@ export function trainGbdt(input: GbdtInput): GbdtModel {
         // With every row and one score column, the pool routes the last level's rows straight to
         // their leaf values, adds them to the scores and computes the next round's gradients.
         const fused = all && columns === 1;
-        const { tree, ranges } = growTree(data, layout, pool, gh, index, count, all, chosen, treeParams, fused, histograms);
+        const { tree, ranges } = growTree(data, layout, pool, count, all, chosen, treeParams, fused, histograms);
         trees.push(tree);
         const offset = k * rows;
         if (fused) {

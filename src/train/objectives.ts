@@ -37,7 +37,7 @@ export function baseScores(task: Task, labels: ArrayLike<number>, classes: numbe
  */
 export function computeGradients(
   task: Task, k: number, columns: number, scores: Float64Array, labels: ArrayLike<number>, rows: number,
-  index: Int32Array | null, count: number, gh: Float64Array,
+  index: Int32Array | null, count: number, gh: Float32Array,
 ): void {
   const n = index ? count : rows;
   for (let i = 0; i < n; i++) {

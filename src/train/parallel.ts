@@ -43,7 +43,7 @@ const SCATTER = 3;
 const GRADIENTS = 4;
 
 /** A histogram kernel: see {@link histogramKernelSource}. */
-type HistogramKernel = (binsRow: Uint8Array, gh: Float64Array, index: Int32Array, start: number, end: number, all: boolean, hist: Float64Array) => void;
+type HistogramKernel = (binsRow: Uint8Array, gh: Float32Array, index: Int32Array, start: number, end: number, all: boolean, hist: Float64Array) => void;
 
 /**
  * Kernels for a feature list, at most `perKernel` features each. Self-contained (the workers run
@@ -165,7 +165,7 @@ export interface PoolOptions {
 export class TrainingPool implements TreeKernels {
   readonly threads: number;
   readonly index: Int32Array;
-  readonly gh: Float64Array;
+  readonly gh: Float32Array;
   readonly scores: Float64Array;
   private readonly rows: number;
   private readonly stride: number;
@@ -195,7 +195,7 @@ export class TrainingPool implements TreeKernels {
     this.minHessian = options.minHessian;
     this.index = sharedInt32(data.rows);
     this.scratch = sharedInt32(data.rows);
-    this.gh = sharedFloat64(2 * data.rows);
+    this.gh = new Float32Array(new SharedArrayBuffer(8 * data.rows));
     this.scores = sharedFloat64(data.rows * options.columns);
     this.delta = sharedFloat64(data.rows);
     this.labels = sharedFloat64(data.rows);

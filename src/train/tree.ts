@@ -57,7 +57,7 @@ export interface PartitionTask {
   missingLeft: boolean;
 }
 
-/** The heavy loops of tree growth, on one thread or several (see parallel.ts). */
+/** The heavy loops of tree growth, over the row index and gradients they hold (see parallel.ts). */
 export interface TreeKernels {
   /**
    * For each task i, fills `hists[i]` (zeroed here) with the rows `index[starts[i]..ends[i])`
@@ -143,31 +143,30 @@ class TreeBuilder {
 }
 
 /**
- * Grows one tree over the rows `index[0..count)` (sorted ascending; reordered in place into leaf
- * ranges). `all` says the rows are every row of `data` in order (no subsampling). `gh` holds each
- * row's gradient and hessian, interleaved. With `deferFinalSplits`, the splits of the last level
+ * Grows one tree over the rows `index[0..count)` of the kernels' row index (sorted ascending;
+ * reordered in place into leaf ranges), from the kernels' gradients. `all` says the rows are every
+ * row of `data` in order (no subsampling). With `deferFinalSplits`, the splits of the last level
  * (whose children are leaves at `maxDepth`) are not partitioned but returned in
  * `ranges.finalSplits`, for the caller to route their rows to the two leaf values in one pass.
  * `pool` holds spare histograms, reused and refilled.
  */
 export function growTree(
-  data: BinnedMatrix, layout: HistogramLayout, kernels: TreeKernels,
-  gh: Float64Array, index: Int32Array, count: number, all: boolean,
+  data: BinnedMatrix, layout: HistogramLayout, kernels: TreeKernels, count: number, all: boolean,
   features: Int32Array, params: TreeParams, deferFinalSplits = false, pool: Float64Array[] = [],
 ): { tree: Tree; ranges: LeafRanges } {
   const tree = new TreeBuilder();
-  let g = 0;
-  let h = 0;
-  for (let i = 0; i < count; i++) {
-    const r = all ? i : index[i]!;
-    g += gh[2 * r]!;
-    h += gh[2 * r + 1]!;
-  }
   const size = layout.total * 3;
   // Histograms of finished levels go back to `pool` (which a caller may keep from tree to tree).
   const take = () => pool.pop() ?? new Float64Array(size);
   const rootHist = take();
   kernels.histograms([0], [count], all, features, [rootHist]);
+  // The root's sums from one feature's bins: every row lies in exactly one of them.
+  let g = 0;
+  let h = 0;
+  for (let k = layout.offsets[features[0]!]! * 3; k < layout.offsets[features[0]! + 1]! * 3; k += 3) {
+    g += rootHist[k]!;
+    h += rootHist[k + 1]!;
+  }
   let level: LevelNode[] = [{ id: tree.add(h), start: 0, end: count, g, h, n: count, hist: rootHist }];
   const ranges: LeafRanges = { leaves: [], starts: [], ends: [], finalSplits: [] };
   let leaves = 1;
