@@ -140,7 +140,7 @@ export function trainGbdt(input: GbdtInput): GbdtModel {
     minSamplesLeaf: params.minSamplesLeaf, lambda: params.lambda, minSplitGain: params.minSplitGain, learningRate: params.learningRate,
   };
   // Scores, gradients (interleaved with hessians) and the row index live in the pool's shared memory.
-  const pool = new TrainingPool(data, layout, { threads: params.threads, columns, labels, minHessian: MIN_HESSIAN });
+  const pool = new TrainingPool(data, layout, { threads: params.threads, columns, labels, classLabels: task !== 'regression', minHessian: MIN_HESSIAN });
   const { scores, gh, index } = pool;
   for (let k = 0; k < columns; k++) scores.fill(base[k]!, k * rows, (k + 1) * rows);
   const histograms: Float64Array[] = [];

@@ -50,7 +50,7 @@ describe('training kernels', () => {
 
   it('routes a final split to its two leaf values without reordering', () => {
     const index = Int32Array.from({ length: rows }, (_, i) => rows - 1 - i);
-    const delta = new Float64Array(rows);
+    const delta = new Float32Array(rows);
     scatterSplit(binsCol, rows, index, 0, rows, 2, 4, false, false, 1.5, -2.5, new Float64Array(2), delta);
     for (let r = 0; r < rows; r++) {
       const b = binsCol[2 * rows + r]!;
@@ -62,8 +62,8 @@ describe('training kernels', () => {
   it('computes logloss gradients as the sigmoid with Math.exp does, scores beyond ±40 included', () => {
     const n = 2_000;
     const scores = Float64Array.from({ length: n }, (_, i) => (i < 10 ? (i - 5) * 20 : random.next() * 60 - 30));
-    const delta = Float64Array.from({ length: n }, () => random.next() - 0.5);
-    const labels = Float64Array.from({ length: n }, () => random.int(2));
+    const delta = Float32Array.from({ length: n }, () => random.next() - 0.5);
+    const labels = Float32Array.from({ length: n }, () => random.int(2));
     const expected = Array.from(scores, (s, r) => {
       const p = 1 / (1 + Math.exp(-(s + delta[r]!)));
       return [Math.fround(p - labels[r]!), Math.fround(Math.max(p * (1 - p), 1e-16)), s + delta[r]!];

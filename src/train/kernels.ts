@@ -77,7 +77,7 @@ export function partitionSlice(
 }
 
 /** Writes `value` into `delta` at the rows `index[start..end)` (a leaf's rows). */
-export function scatterValue(index: Int32Array, start: number, end: number, value: number, delta: Float64Array): void {
+export function scatterValue(index: Int32Array, start: number, end: number, value: number, delta: Float32Array): void {
   for (let i = start; i < end; i++) delta[index[i]!] = value;
 }
 
@@ -89,7 +89,7 @@ export function scatterValue(index: Int32Array, start: number, end: number, valu
 export function scatterSplit(
   binsCol: Uint8Array, rows: number, index: Int32Array, start: number, end: number,
   feature: number, cut: number, categorical: boolean, missingLeft: boolean,
-  leftValue: number, rightValue: number, values: Float64Array, delta: Float64Array,
+  leftValue: number, rightValue: number, values: Float64Array, delta: Float32Array,
 ): void {
   const col = feature * rows;
   const missing = missingLeft ? 1 : 0;
@@ -120,7 +120,7 @@ export function scatterSplit(
  * ±40 are clamped: the sigmoid is then within 5e-18 of 0 or 1.
  */
 export function updateGradients(
-  scores: Float64Array, delta: Float64Array, labels: Float64Array, gh: Float32Array, from: number, to: number,
+  scores: Float64Array, delta: Float32Array, labels: Float32Array | Float64Array, gh: Float32Array, from: number, to: number,
   binary: boolean, minHessian: number,
 ): void {
   if (binary) {

@@ -153,6 +153,8 @@ export interface PoolOptions {
   /** Score columns (1, or K for multiclass). */
   columns: number;
   labels: ArrayLike<number>;
+  /** Whether the labels are class ids (binary, multiclass). */
+  classLabels: boolean;
   /** Hessian floor of the gradient update. */
   minHessian: number;
 }
@@ -172,8 +174,8 @@ export class TrainingPool implements TreeKernels {
   private readonly binsRow: Uint8Array;
   private readonly binsCol: Uint8Array;
   private readonly scratch: Int32Array;
-  private readonly delta: Float64Array;
-  private readonly labels: Float64Array;
+  private readonly delta: Float32Array;
+  private readonly labels: Float32Array | Float64Array;
   private readonly values: Float64Array;
   private readonly control: Int32Array;
   private readonly offsets: Int32Array;
@@ -197,8 +199,11 @@ export class TrainingPool implements TreeKernels {
     this.scratch = sharedInt32(data.rows);
     this.gh = new Float32Array(new SharedArrayBuffer(8 * data.rows));
     this.scores = sharedFloat64(data.rows * options.columns);
-    this.delta = sharedFloat64(data.rows);
-    this.labels = sharedFloat64(data.rows);
+    // Leaf values are float32, so the per-row leaf values are exact in float32; class labels are
+    // small integers, exact in float32 too (regression targets keep float64). Smaller arrays keep
+    // more of the working set in cache.
+    this.delta = new Float32Array(new SharedArrayBuffer(4 * data.rows));
+    this.labels = options.classLabels ? new Float32Array(new SharedArrayBuffer(4 * data.rows)) : sharedFloat64(data.rows);
     for (let i = 0; i < data.rows; i++) this.labels[i] = options.labels[i]!;
     this.values = sharedFloat64(2 * MAX_TASKS);
     this.binsCol = new Uint8Array(new SharedArrayBuffer(data.bins.length));
