@@ -40,8 +40,11 @@ export async function stopChild(child: Child): Promise<void> {
 /** The server bundle the benchmarks start: BENCH_BUNDLE (another build, to compare) or dist/plinth.mjs. */
 export const SERVER_BUNDLE = process.env.BENCH_BUNDLE ?? 'dist/plinth.mjs';
 
+/** BENCH_SERVER_PROFILE_DIR: where the servers write V8 CPU profiles (`--cpu-prof`), if set. */
+const PROFILE_ARGS = process.env.BENCH_SERVER_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE_DIR}`] : [];
+
 export function startServer(dataDir: string, env: Record<string, string> = {}): Promise<Child> {
-  return startChild([SERVER_BUNDLE, 'server', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { PLINTH_ADMIN_TOKEN: TOKEN, MALLOC_MMAP_THRESHOLD_: '131072', ...env });
+  return startChild([...PROFILE_ARGS, SERVER_BUNDLE, 'server', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], { PLINTH_ADMIN_TOKEN: TOKEN, MALLOC_MMAP_THRESHOLD_: '131072', ...env });
 }
 
 export const auth = { authorization: `Bearer ${TOKEN}` };

@@ -17,7 +17,8 @@
 //
 // Environment: BENCH_SECONDS (default 3), BENCH_WARMUP_SECONDS (default 1), BENCH_REPEATS (default 3),
 // BENCH_CONCURRENCY (default 64), BENCH_GROUP_COMMIT_MS (the durable server's
-// PLINTH_PREDLOG_GROUP_COMMIT_MS), BENCH_SERVER_NODE_OPTIONS (NODE_OPTIONS for the servers, e.g. V8 heap flags).
+// PLINTH_PREDLOG_GROUP_COMMIT_MS), BENCH_SERVER_NODE_OPTIONS (NODE_OPTIONS for the servers, e.g. V8 heap flags),
+// BENCH_SERVER_PROFILE_DIR (the servers write V8 CPU profiles there).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -21,7 +21,8 @@
 // the machine moves one round, not the figure; the load average before and after is printed.
 //
 // Environment: BENCH_SECONDS (measured seconds per phase, default 3), BENCH_WARMUP_SECONDS (default 1),
-// BENCH_REPEATS (default 3), BENCH_BUNDLE (a server bundle other than dist/plinth.mjs, e.g. an older build to compare).
+// BENCH_REPEATS (default 3), BENCH_BUNDLE (a server bundle other than dist/plinth.mjs, e.g. an older build to
+// compare), BENCH_SERVER_PROFILE_DIR (the servers write V8 CPU profiles there).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
