@@ -18,15 +18,15 @@
 // or another string (a class name). A request of n rows takes an array of n labels; a request of
 // one row also takes a single label. Anything else is counted as unusable and left out.
 import { PlinthError } from '../core/index.js';
-import { listPredictionRows, type PredictionRow } from '../predlog/index.js';
+import type { PredictionRow } from '../predlog/index.js';
 import { getVersion } from '../registry/index.js';
 import type { ModelSignature } from '../onnx/index.js';
 import type { Db } from '../store/index.js';
+import { MAX_WINDOW_REQUESTS, readWindowRows } from './live-window.js';
 import type { MonitorWindow } from './monitor-kind.js';
 
 /** Primary requests a labelled window reads at most (the newest in its range). */
-export const MAX_LABELLED_REQUESTS = 100_000;
-const PAGE = 5_000;
+export const MAX_LABELLED_REQUESTS = MAX_WINDOW_REQUESTS;
 
 /** Output names tried, in order, for the prediction. */
 export const PREDICTION_OUTPUT_NAMES: readonly string[] = Object.freeze(['label', 'prediction', 'predictions', 'output_label', 'variable']);
@@ -179,39 +179,13 @@ async function outputChoice(db: Db, row: PredictionRow, outputs: Record<string, 
   }
 }
 
-/** Reads the window's rows, newest first; `lastN` counts primary requests. */
-async function readRows(db: Db, deployment: string, window: MonitorWindow): Promise<{ rows: PredictionRow[]; truncated: boolean }> {
-  const want = Math.min(window.lastN ?? MAX_LABELLED_REQUESTS, MAX_LABELLED_REQUESTS);
-  const rows: PredictionRow[] = [];
-  let primaries = 0;
-  let pageToken: string | undefined;
-  for (;;) {
-    const page = await listPredictionRows(db, deployment, {
-      until: window.until,
-      ...(window.since !== null ? { since: window.since } : {}),
-      limit: PAGE,
-      ...(pageToken ? { pageToken } : {}),
-    });
-    for (const row of page.rows) {
-      if (row.status >= 400 || row.outputs === null) continue;
-      if (row.role === 'primary') {
-        if (primaries >= want) return { rows, truncated: window.lastN === null || window.lastN > MAX_LABELLED_REQUESTS };
-        primaries++;
-      }
-      rows.push(row);
-    }
-    if (!page.nextPageToken) return { rows, truncated: false };
-    pageToken = page.nextPageToken;
-  }
-}
-
 /**
  * Reads a labelled window of a deployment's traffic. Does not check that the deployment exists (an
  * unknown one has an empty window).
  * @throws PlinthError INTERNAL when a logged row holds JSON that does not parse
  */
 export async function readLabelledWindow(db: Db, deployment: string, window: MonitorWindow, options: OutputOptions = {}): Promise<LabelledWindow> {
-  const { rows: newestFirst, truncated } = await readRows(db, deployment, window);
+  const { rows: newestFirst, truncated } = await readWindowRows(db, deployment, window, { shadows: true });
   const out: LabelledWindow = {
     deployment,
     requests: 0,

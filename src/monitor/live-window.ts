@@ -82,16 +82,20 @@ interface VersionInfo {
 }
 
 /**
- * Reads the answered primary-role requests of a window, newest first.
- * @returns rows and whether a cap cut them
+ * Reads the answered requests of a window, newest first: the primary-role rows, and with `shadows`
+ * the shadow rows among them too. `lastN` (and the MAX_WINDOW_REQUESTS cap) counts primary requests.
+ * @returns rows and whether the cap cut them
  */
-async function readRows(db: Db, deployment: string, window: MonitorWindow): Promise<{ rows: PredictionRow[]; truncated: boolean }> {
+export async function readWindowRows(
+  db: Db, deployment: string, window: MonitorWindow, options: { shadows: boolean },
+): Promise<{ rows: PredictionRow[]; truncated: boolean }> {
   const want = Math.min(window.lastN ?? MAX_WINDOW_REQUESTS, MAX_WINDOW_REQUESTS);
   const rows: PredictionRow[] = [];
+  let primaries = 0;
   let pageToken: string | undefined;
   for (;;) {
     const page = await listPredictionRows(db, deployment, {
-      role: 'primary',
+      ...(options.shadows ? {} : { role: 'primary' as const }),
       until: window.until,
       ...(window.since !== null ? { since: window.since } : {}),
       limit: PAGE,
@@ -99,8 +103,11 @@ async function readRows(db: Db, deployment: string, window: MonitorWindow): Prom
     });
     for (const row of page.rows) {
       if (row.status >= 400 || row.outputs === null) continue;
+      if (row.role === 'primary') {
+        if (primaries >= want) return { rows, truncated: window.lastN === null || window.lastN > MAX_WINDOW_REQUESTS };
+        primaries++;
+      }
       rows.push(row);
-      if (rows.length >= want) return { rows, truncated: window.lastN === null || window.lastN > MAX_WINDOW_REQUESTS };
     }
     if (!page.nextPageToken) return { rows, truncated: false };
     pageToken = page.nextPageToken;
@@ -183,7 +190,7 @@ function rowCount(inputs: Record<string, unknown>): number {
  * @throws PlinthError from the registry when the chosen version cannot be read
  */
 export async function readLiveWindow(db: Db, deployment: string, window: MonitorWindow, options: { model?: { name: string; version: number } } = {}): Promise<LiveWindow> {
-  const { rows: all, truncated: cut } = await readRows(db, deployment, window);
+  const { rows: all, truncated: cut } = await readWindowRows(db, deployment, window, { shadows: false });
   const versions: Record<string, number> = {};
   const lastSeen = new Map<string, number>();
   for (const row of all) {
